@@ -1,0 +1,43 @@
+"""Where voice-coach keeps its data, and the settings shared by its parts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+HOME_ENV = "VOICE_COACH_HOME"
+
+
+def home() -> Path:
+    """The user data folder: ``$VOICE_COACH_HOME`` or the platform's user data folder."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("voice-coach", appauthor=False))
+
+
+def sessions_dir() -> Path:
+    """Folder holding one sub-folder per session."""
+    return home() / "sessions"
+
+
+def user_prompts_dir() -> Path:
+    """Folder of user scenarios that add to or override the shipped ones."""
+    return home() / "prompts"
+
+
+def user_models_dir() -> Path:
+    """Folder where ``models download`` puts speech models."""
+    return home() / "models"
+
+
+def checkout_root() -> Path:
+    """The folder holding the package (the checkout, for an editable install)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def shipped_prompts_dir() -> Path:
+    """Scenario files shipped with voice-coach."""
+    return checkout_root() / "prompts"

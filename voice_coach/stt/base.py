@@ -1,0 +1,75 @@
+"""The recognizer interface: stream frames in, get a Transcript with word timings out."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voice_coach.audio.format import SAMPLE_RATE, Pcm
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word; times in seconds from the start of the utterance."""
+
+    text: str
+    start: float
+    end: float
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The result of recognising one utterance."""
+
+    text: str
+    words: tuple[Word, ...] = ()
+    engine: str = ""
+    model: str = ""
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+
+class Recognizer(abc.ABC):
+    """A speech-to-text engine; streaming engines override ``accept``/``partial``/``finish``.
+
+    Only ``transcribe`` is required: the default streaming methods buffer the utterance and
+    transcribe it whole at ``finish``.
+    """
+
+    name: str = "base"
+    model_name: str = ""
+
+    def __init__(self) -> None:
+        self._buffer: list[Pcm] = []
+
+    @abc.abstractmethod
+    def transcribe(self, samples: Pcm) -> Transcript:
+        """Recognise one whole utterance of 16 kHz mono int16 audio."""
+
+    def start(self) -> None:
+        """Begin a new utterance, dropping anything left from the last one."""
+        self._buffer = []
+
+    def accept(self, frame: Pcm) -> None:
+        """Take the next frame of the current utterance."""
+        self._buffer.append(frame)
+
+    def partial(self) -> str:
+        """Text recognised so far in the current utterance (may be empty)."""
+        return ""
+
+    def finish(self) -> Transcript:
+        """End the utterance and return its transcript."""
+        samples = np.concatenate(self._buffer) if self._buffer else np.zeros(0, np.int16)
+        self._buffer = []
+        return self.transcribe(samples)
+
+    def close(self) -> None:
+        """Release the engine's resources."""
+
+
+def duration(samples: Pcm) -> float:
+    """Seconds of 16 kHz audio."""
+    return len(samples) / SAMPLE_RATE
