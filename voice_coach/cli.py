@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import signal
 import sys
-from typing import Any
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
 
 import click
 
 from voice_coach import __version__
-from voice_coach.errors import CoachError
+from voice_coach.errors import CoachError, ScenarioError, UsageError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,6 +31,10 @@ class CoachGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("voice-coach: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): nothing more to say.
+            sys.stderr.close()
+            sys.exit(0)
 
 
 @click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,7 +43,145 @@ class CoachGroup(click.Group):
 def cli(verbose: int) -> None:
     """Practise informal interviews out loud, offline."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format="voice-coach: %(levelname)s: %(message)s")
+
+
+def _sigterm_as_interrupt() -> None:
+    """Make SIGTERM end a session like Ctrl-C does (saved as interrupted)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+class TerminalUI:
+    """Text-mode conversation on a terminal or a pipe."""
+
+    def __init__(self, interviewer: str, name: str, stdin: TextIO = sys.stdin) -> None:
+        self.interviewer_name = interviewer
+        self.name = name
+        self.stdin = stdin
+        self.tty = stdin.isatty()
+
+    def heading(self, title: str) -> None:
+        """Show a stage heading."""
+        click.echo()
+        click.secho(f"== {title} ==", bold=True)
+
+    def interviewer(self, text: str) -> None:
+        """Show an interviewer line."""
+        click.echo(f"{self.interviewer_name}: {text}")
+
+    def note(self, text: str) -> None:
+        """Show a side note."""
+        click.secho(text, dim=True)
+
+    def read_answer(self) -> str | None:
+        """Read one line; None at end of input."""
+        if self.tty:
+            try:
+                return input(f"{self.name}: ")
+            except EOFError:
+                click.echo()
+                return None
+        line = self.stdin.readline()
+        if not line:
+            return None
+        text = line.rstrip("\r\n")
+        # Echo piped answers so the output reads as a conversation.
+        click.echo(f"{self.name}: {text}")
+        return text
+
+
+@cli.command()
+@click.option("--text", "text_mode", is_flag=True, help="Type answers instead of speaking.")
+@click.option("--scenario", "-s", default=None, help="Scenario id or file (default coffee-chat).")
+@click.option("--name", "-n", default="friend", show_default=True, help="Your first name.")
+@click.option("--seed", type=int, default=None, help="Make the interviewer's choices repeatable.")
+@click.option("--briefing/--no-briefing", default=False, show_default=True,
+              help="Start with a short briefing on informal interviews.")
+def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
+             briefing: bool) -> None:
+    """Run a practice interview (spoken by default; --text to type)."""
+    from voice_coach.interview.scenario import load_scenario
+    from voice_coach.interview.text_session import run_text_session
+    from voice_coach.transcripts.store import SessionStore
+
+    spec = load_scenario(scenario)
+    if not text_mode:
+        raise UsageError("spoken practice is not available in this build: use --text")
+    _sigterm_as_interrupt()
+    ui = TerminalUI(spec.interviewer, name)
+    result = run_text_session(spec, ui, SessionStore(), name=name, seed=seed, briefing=briefing)
+    click.echo()
+    click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def scenarios(ctx: click.Context) -> None:
+    """List the scenarios (shipped and your own)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from voice_coach.interview.scenario import load_scenario_file, scenario_files
+
+    for sid, path in scenario_files().items():
+        try:
+            spec = load_scenario_file(path)
+            click.echo(f"{sid:26} {spec.title} - {spec.description}".rstrip(" -"))
+        except ScenarioError as exc:
+            click.echo(f"{sid:26} (broken: {exc})")
+
+
+@scenarios.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def scenarios_check(file: Path) -> None:
+    """Validate one scenario file."""
+    from voice_coach.interview.scenario import load_scenario_file
+
+    spec = load_scenario_file(file)
+    click.echo(f"{file}: ok ({spec.title}, interviewer {spec.interviewer})")
+
+
+@cli.command("sessions")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def sessions_cmd(as_json: bool) -> None:
+    """List saved sessions, newest first."""
+    from voice_coach.transcripts.store import SessionStore
+
+    rows = [s.summary() for s in SessionStore().sessions()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No saved sessions yet. Try: voice-coach practice --text")
+        return
+    click.echo(f"{'ID':24} {'SCENARIO':24} {'STARTED':26} {'ANSWERS':>7}  END")
+    for r in rows:
+        click.echo(f"{r['id']:24} {r['scenario']:24} {r['started_at']:26} "
+                   f"{r['answers']:>7}  {r['end_reason']}")
+
+
+@cli.command()
+@click.argument("session_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored events as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown.")
+def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
+    """Show a saved session (ID, a unique prefix, or 'last')."""
+    from voice_coach.transcripts import exports
+    from voice_coach.transcripts.store import SessionStore
+
+    if as_json and as_markdown:
+        raise UsageError("choose one of --json and --markdown")
+    session = SessionStore().load(session_id)
+    if as_json:
+        click.echo(json.dumps({**session.summary(), "warnings": session.warnings,
+                               "events": session.events}, indent=2, ensure_ascii=False))
+    elif as_markdown:
+        click.echo(exports.to_markdown(session), nl=False)
+    else:
+        click.echo(exports.to_text(session))
 
 
 def main() -> None:

@@ -45,3 +45,9 @@ class EngineUnavailable(CoachError):
     """A speech engine or its model is not installed; the message says how to install it."""
 
     exit_code = 2
+
+
+class Interrupted(CoachError):
+    """Ctrl-C (or SIGTERM) stopped a session; what was said is saved."""
+
+    exit_code = 130

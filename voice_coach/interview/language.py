@@ -1,0 +1,313 @@
+"""Pure text understanding for the controller: commands, questions, declines, key phrases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+STOPWORDS = frozenset(
+    """a an the and or but so because if then than that this these those there here
+    i me my mine we us our ours you your yours he him his she her it its they them their
+    am is are was were be been being have has had do does did will would can could should
+    shall may might must to of in on at by for with about from into over under as up down
+    out off just very really quite also too not no yes yeah well oh okay ok um uh er erm hmm
+    like know mean basically actually literally kind sort lot lots things thing stuff
+    what which who whom whose when where why how all any some each every more most other
+    such own same only both few many much get got getting go going went make made
+    i'm i've i'd i'll it's that's there's we're we've you're they're don't didn't doesn't
+    isn't wasn't aren't can't won't wouldn't couldn't let's think guess maybe sure
+    one two three time times way ways people years year day days something anything
+    everything work worked working job want wanted""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of a text, apostrophes kept."""
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def normalise(text: str) -> str:
+    """Lower-case words joined by single spaces (for whole-utterance matching)."""
+    return " ".join(words(text))
+
+
+class Command(StrEnum):
+    """Hands-free commands, recognised only when they are the whole utterance."""
+
+    REPEAT = "repeat"
+    SKIP = "skip"
+    END = "end"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SLOWER = "slower"
+    FASTER = "faster"
+
+
+_COMMANDS: dict[Command, tuple[str, ...]] = {
+    Command.REPEAT: (
+        "repeat that", "repeat", "say that again", "can you repeat that", "could you repeat that",
+        "please repeat that", "repeat that please", "repeat the question", "say again",
+        "sorry can you repeat that", "pardon", "come again",
+    ),
+    Command.SKIP: (
+        "skip", "next question", "skip this", "skip that", "skip this question",
+        "skip it", "next", "next please", "move on", "let's move on",
+    ),
+    Command.END: (
+        "end the interview", "end interview", "stop the interview", "end the session",
+        "finish the interview", "quit", "exit", "let's end the interview",
+    ),
+    Command.PAUSE: ("pause", "pause the interview", "pause please"),
+    Command.RESUME: ("resume", "resume the interview", "continue", "unpause"),
+    Command.SLOWER: ("slower", "slow down", "speak slower", "slower please", "speak more slowly"),
+    Command.FASTER: ("faster", "speed up", "speak faster", "faster please"),
+}
+_COMMAND_LOOKUP = {phrase: cmd for cmd, phrases in _COMMANDS.items() for phrase in phrases}
+
+
+def parse_command(text: str) -> Command | None:
+    """The command a whole utterance is, or None ("please" and "okay" around it are allowed)."""
+    norm = normalise(text)
+    for filler in ("okay ", "ok ", "um ", "uh ", "please ", "can we "):
+        if norm.startswith(filler):
+            norm = norm[len(filler):]
+    return _COMMAND_LOOKUP.get(norm)
+
+
+_QUESTION_STARTS = frozenset(
+    """what what's whats how how's who who's why when where which whose can could would
+    will is are do does did should shall may might have has am was were isn't aren't
+    don't doesn't""".split()
+)
+_QUESTION_PHRASES = (
+    "i was wondering", "i wonder", "i'd like to know", "i would like to know", "tell me about",
+    "tell me more about", "could you tell me", "can you tell me", "i'm curious", "i am curious",
+    "do you know", "what about", "how about", "my question is", "i wanted to ask",
+    "i'd love to know", "i would love to know", "i'd love to hear", "curious about",
+)
+_DECLINES = (
+    "no", "nope", "no thanks", "no thank you", "nothing", "nothing else", "not really",
+    "that's all", "that's it", "that is all", "that's everything", "i'm good", "i'm fine",
+    "all good", "no more questions", "no questions", "i don't have any", "none",
+    "i think that's it", "i think that's all", "no that's all", "no that's it",
+    "no i'm good", "i don't have any questions", "i don't have any more questions",
+    "no more", "not at the moment", "not right now", "i think i'm good", "that covers it",
+    "that's all from me", "nothing from me", "i have no questions", "i have no more questions",
+)
+_AFFIRMATIONS = ("yes", "yeah", "yep", "sure", "i do", "yes i do", "actually yes", "one more")
+
+
+def is_question(text: str) -> bool:
+    """Whether an utterance asks something (works without punctuation, for speech)."""
+    if "?" in text:
+        return True
+    norm = normalise(text)
+    if any(p in norm for p in _QUESTION_PHRASES):
+        return True
+    # A question often follows a short preamble: "yes, what is...", "so how does...".
+    for clause in re.split(r"[.,;!]|\b(?:and|so|also|then|yes|yeah|okay|well)\b", text.lower()):
+        ws = words(clause)
+        if len(ws) >= 3 and ws[0] in _QUESTION_STARTS:
+            return True
+    return False
+
+
+def is_decline(text: str) -> bool:
+    """Whether an utterance declines to ask (more) questions."""
+    norm = normalise(text)
+    if not norm:
+        return False
+    for prefix in ("um ", "uh ", "well ", "oh ", "okay ", "ok ", "hmm "):
+        if norm.startswith(prefix):
+            norm = norm[len(prefix):]
+    norm = norm.removesuffix(" thanks").removesuffix(" thank you").strip()
+    return norm in _DECLINES or any(norm.startswith(d + " ") for d in _DECLINES if len(d) > 4)
+
+
+def is_affirmation(text: str) -> bool:
+    """A bare yes (to "any questions?") that is not yet the question itself."""
+    return normalise(text).removesuffix(" please") in _AFFIRMATIONS
+
+
+_VAGUE = (
+    "i don't know", "not sure", "i'm not sure", "no idea", "it depends", "hard to say",
+    "stuff like that", "things like that", "i guess", "whatever",
+)
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning (not stopwords, not fillers)."""
+    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def is_vague(text: str) -> bool:
+    """An answer too short or too non-committal to move on from without a probe."""
+    ws = words(text)
+    if len(ws) < 8:
+        return True
+    norm = " ".join(ws)
+    return len(content_words(text)) < 4 or (
+        len(ws) < 20 and any(v in norm for v in _VAGUE)
+    )
+
+
+def _inflection_of(word: str, keyword: str) -> bool:
+    """Whether ``word`` is ``keyword`` with a plural or verb ending ("pipelines", "baking")."""
+    if len(keyword) < 3:
+        return False
+    stem = keyword[:-1] if keyword.endswith("e") else keyword
+    return word in {keyword + "s", keyword + "es", stem + "ing", stem + "ed", keyword + "d"}
+
+
+_PERSPECTIVE = {"your": "our", "my": "your", "our": "your", "a": "the", "an": "the", "mine": "yours", "i": "you",
+                "me": "you", "we": "you", "us": "you", "myself": "yourself"}
+
+
+def echo_phrase(text: str, keyword: str) -> str | None:
+    """The user's own phrase around ``keyword``, turned to the interviewer's point of view.
+
+    "I built a data pipeline for ..." with keyword "pipeline" -> "the data pipeline".
+    """
+    ws = words(text)
+    kw = words(keyword)
+    if not kw:
+        return None
+    for i in range(len(ws) - len(kw) + 1):
+        if ws[i : i + len(kw)] == kw or (len(kw) == 1 and _inflection_of(ws[i], kw[0])):
+            end = i + len(kw)
+            start = i
+            # Keep up to two modifiers before the keyword ("data pipeline", "open source project").
+            while (start > 0 and i - start < 2 and ws[start - 1] not in STOPWORDS
+                   and ws[start - 1] not in _CUE_WORDS):
+                start -= 1
+            phrase = ws[start:end]
+            if start > 0 and ws[start - 1] in _PERSPECTIVE and ws[start - 1] not in ("i", "we"):
+                phrase = [_PERSPECTIVE[ws[start - 1]], *phrase]
+            return " ".join(phrase)
+    return None
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    """A phrase an answer was about, and which answer it came from."""
+
+    phrase: str
+    answer_index: int
+
+
+_CUES = (
+    "worked on", "working on", "work on", "built", "build", "building", "led", "lead", "leading",
+    "designed", "created", "launched", "ran", "managed", "developed", "shipped", "improved",
+    "love", "loved", "enjoy", "enjoyed", "passionate about", "interested in", "excited about",
+    "experience with", "experience in", "focused on", "specialise in", "specialize in",
+    "responsible for", "proud of", "learned", "learnt", "studied", "volunteer", "volunteered",
+    "taught", "organised", "organized", "migrated", "automated", "reduced", "increased",
+)
+_CUE_WORDS = frozenset(w for c in _CUES for w in c.split())
+_CUE_RE = re.compile(r"\b(" + "|".join(re.escape(c) for c in _CUES) + r")\b")
+_BOUNDARY = frozenset(
+    "and but so because which that who when where while with for to at in on from by as "
+    "after before since until or then if through into across about over under during "
+    "without within using via like".split()
+)
+
+
+def _phrase_after(tokens: list[str], start: int, max_len: int = 6) -> list[str]:
+    out: list[str] = []
+    for tok in tokens[start:]:
+        if tok in _BOUNDARY and out:
+            break
+        if tok in ("um", "uh", "like", "basically", "actually", "really"):
+            continue
+        out.append(tok)
+        if len(out) >= max_len:
+            break
+    while out and out[-1] in STOPWORDS:
+        out.pop()
+    return out
+
+
+def _interviewer_view(phrase: list[str]) -> str:
+    """Refer back to the user's phrase: "a pipeline" -> "the pipeline", "my team" -> "your team"."""
+    if phrase and phrase[0] in ("a", "an", "some", "this", "that"):
+        phrase = ["the", *phrase[1:]]
+    return " ".join(_PERSPECTIVE.get(t, t) if t in ("my", "our", "your", "me") else t
+                    for t in phrase)
+
+
+def _overlaps(text: str, seen: set[str]) -> bool:
+    core = set(text.split()) - STOPWORDS
+    for other in seen:
+        other_core = set(other.split()) - STOPWORDS
+        if core <= other_core or other_core <= core:
+            return True
+    return False
+
+
+def key_points(answers: list[str], limit: int = 3) -> list[KeyPoint]:
+    """Up to ``limit`` distinct phrases the answers were about, in the order they were said.
+
+    Phrases after cue verbs ("I built ...", "I love ...") come first; otherwise the longest run
+    of content words in a clause. Used by the wrap-up summary and by the feedback report.
+    """
+    found: list[tuple[int, int, KeyPoint]] = []  # (priority, order, point)
+    seen: set[str] = set()
+
+    def add(priority: int, phrase: list[str], idx: int) -> None:
+        text = _interviewer_view(phrase)
+        if text and not _overlaps(text, seen):
+            seen.add(text)
+            found.append((priority, len(found), KeyPoint(text, idx)))
+
+    split = [[words(c) for c in re.split(r"[,.;:!?]+", a)] for a in answers]
+    for idx, clauses in enumerate(split):
+        for tokens in clauses:
+            joined = " ".join(tokens)
+            for m in _CUE_RE.finditer(joined):
+                phrase = _phrase_after(tokens, len(joined[: m.end()].split()))
+                if len(phrase) >= 2 and any(t not in STOPWORDS for t in phrase):
+                    add(0, phrase, idx)
+    for idx, clauses in enumerate(split):
+        for tokens in clauses:
+            best: list[str] = []
+            run: list[str] = []
+            for tok in [*tokens, "."]:
+                if (tok not in STOPWORDS and tok not in _CUE_WORDS and tok not in _BOUNDARY
+                        and len(tok) > 2
+                        and tok.isalpha() and not tok.endswith("ly")):
+                    run.append(tok)
+                else:
+                    best, run = (run if len(run) > len(best) else best), []
+            if len(best) >= 2:
+                add(1, best[:3], idx)
+    chosen = sorted(found, key=lambda f: (f[0], f[1]))[:limit]
+    return [p for _, _, p in sorted(chosen, key=lambda f: (f[2].answer_index, f[1]))]
+
+
+def join_points(phrases: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(phrases) <= 1:
+        return "".join(phrases)
+    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+
+
+def match_score(question: str, keywords: tuple[str, ...], bank_question: str) -> float:
+    """How well a user's question matches a bank entry (keywords weigh more than words)."""
+    q = set(content_words(question))
+    q_text = normalise(question)
+    if not q:
+        return 0.0
+    score = 0.0
+    for kw in keywords:
+        kw_norm = normalise(kw)
+        if kw_norm and (
+            f" {kw_norm} " in f" {q_text} "
+            or any(w.startswith(kw_norm) for w in q if len(kw_norm) >= 4)
+        ):
+            score += 2.0
+    bank_words = set(content_words(bank_question))
+    score += len(q & bank_words) / max(1, len(bank_words)) * 2.0
+    return score

@@ -1,0 +1,107 @@
+"""The typed-answer interview: the controller, the store and a terminal, no audio."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from voice_coach.errors import Interrupted, StorageError
+from voice_coach.interview.controller import Controller, EndReason, Prompt, StageStart, Step
+from voice_coach.interview.language import Command
+from voice_coach.interview.recorder import Recorder
+from voice_coach.interview.scenario import Scenario
+from voice_coach.transcripts.store import SessionStore
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class TextUI(Protocol):
+    """What a text session needs from its terminal."""
+
+    def heading(self, title: str) -> None:
+        """Show a stage heading."""
+
+    def interviewer(self, text: str) -> None:
+        """Show an interviewer line."""
+
+    def note(self, text: str) -> None:
+        """Show a side note (not part of the conversation)."""
+
+    def read_answer(self) -> str | None:
+        """Read one answer; None at end of input."""
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """How a session went."""
+
+    session_id: str
+    reason: EndReason
+    answers: int
+    folder: str
+
+
+def show_step(step: Step, ui: TextUI, interviewer: str) -> None:
+    """Print a step's headings and lines."""
+    for event in step.events:
+        if isinstance(event, StageStart):
+            ui.heading(event.title)
+        elif isinstance(event, Prompt):
+            ui.interviewer(event.text)
+
+
+def run_text_session(
+    scenario: Scenario,
+    ui: TextUI,
+    store: SessionStore,
+    name: str = "friend",
+    seed: int | None = None,
+    briefing: bool = False,
+) -> SessionResult:
+    """Run a whole typed interview; every finished turn is on disk before the next prompt."""
+    controller = Controller(scenario, name=name, seed=seed, briefing=briefing)
+    writer = store.create(scenario.id, name, mode="text", seed=controller.seed,
+                          interviewer=scenario.interviewer, company=scenario.company)
+    recorder = Recorder(writer)
+    reason = EndReason.STOPPED
+    try:
+        step = controller.start()
+        recorder.step(step)
+        show_step(step, ui, scenario.interviewer)
+        while not controller.finished:
+            start = recorder.now()
+            text = ui.read_answer()
+            if text is None:
+                reason = EndReason.STOPPED
+                break
+            end = recorder.now()
+            stage = controller.stage
+            step = controller.respond(text)
+            if step.command is not None:
+                recorder.command(stage, step.command, text, start, end)
+                if step.command in (Command.PAUSE, Command.RESUME, Command.SLOWER,
+                                    Command.FASTER):
+                    ui.note(f"('{step.command.value}' only applies to spoken sessions)")
+            else:
+                recorder.answer(stage, text.strip(), start, end)
+            recorder.step(step)
+            show_step(step, ui, scenario.interviewer)
+            if step.finished and step.end_reason is not None:
+                reason = step.end_reason
+    except KeyboardInterrupt:
+        _end_quietly(recorder, EndReason.INTERRUPTED)
+        raise Interrupted(f"interrupted; session {writer.id} saved in {writer.folder}") from None
+    except StorageError:
+        _end_quietly(recorder, EndReason.ERROR)
+        raise
+    recorder.end(reason.value)
+    return SessionResult(writer.id, reason, recorder.answers, str(writer.folder))
+
+
+def _end_quietly(recorder: Recorder, reason: EndReason) -> None:
+    """Best effort end event on the way out of a failure; never masks the original error."""
+    try:
+        recorder.end(reason.value)
+    except Exception as exc:  # noqa: BLE001 - the original error matters more
+        _LOGGER.warning("could not record the end of session %s: %s", recorder.session_id, exc)

@@ -1,0 +1,281 @@
+"""Sessions on disk: ``sessions/<id>/transcript.jsonl`` appended and fsynced turn by turn."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from voice_coach import __version__, config
+from voice_coach.errors import SessionNotFound, StorageError, TranscriptError
+
+_LOGGER = logging.getLogger(__name__)
+
+TRANSCRIPT = "transcript.jsonl"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9]{3}(?:-[0-9]+)?$")
+_SAFE_PREFIX = re.compile(r"^[0-9A-Za-z-]+$")
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and make it 0700."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        os.chmod(path, DIR_MODE)
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def now_iso() -> str:
+    """The current time, ISO 8601 with the UTC offset."""
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+
+
+def _storage_error(path: Path, exc: OSError) -> StorageError:
+    if exc.errno == errno.ENOSPC:
+        return StorageError(f"the disk is full: cannot write {path}; earlier turns are saved")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StorageError(f"cannot write {path}: {exc.strerror}; earlier turns are saved")
+    return StorageError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+class SessionWriter:
+    """Appends events to one session's transcript; every append is on disk when it returns."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.id = folder.name
+        self.path = folder / TRANSCRIPT
+        self._t0 = time.monotonic()
+        self._closed = False
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        except OSError as exc:
+            raise _storage_error(self.path, exc) from None
+        self._fd = fd
+
+    def elapsed(self) -> float:
+        """Seconds since the session started (the timeline of every event)."""
+        return round(time.monotonic() - self._t0, 3)
+
+    def append(self, event: Mapping[str, Any]) -> None:
+        """Write one event as one JSON line and fsync it."""
+        if self._closed:
+            raise StorageError(f"session {self.id} is already closed")
+        line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        try:
+            written = 0
+            while written < len(line):
+                written += os.write(self._fd, line[written:])
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise _storage_error(self.path, exc) from None
+
+    def audio_path(self, name: str) -> Path:
+        """Where to save one audio file of this session (relative names stay in the folder)."""
+        return self.folder / name
+
+    def end(self, reason: str, **extra: Any) -> None:
+        """Record how the session ended and close the file (safe to call twice)."""
+        if self._closed:
+            return
+        try:
+            self.append({"type": "session_end", "reason": reason, "ended_at": now_iso(),
+                         "t": self.elapsed(), **extra})
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the file without writing an end event."""
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)
+
+
+@dataclass
+class LoadedSession:
+    """A session read back from disk."""
+
+    id: str
+    folder: Path
+    events: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def start(self) -> dict[str, Any]:
+        """The session_start event (empty when missing)."""
+        return next((e for e in self.events if e.get("type") == "session_start"), {})
+
+    @property
+    def end(self) -> dict[str, Any] | None:
+        """The session_end event, or None when the session was cut short."""
+        return next((e for e in reversed(self.events) if e.get("type") == "session_end"), None)
+
+    @property
+    def cut_short(self) -> bool:
+        """True when the session has no end event (a crash or a kill)."""
+        return self.end is None
+
+    @property
+    def end_reason(self) -> str:
+        """How the session ended; a session with no end event was interrupted."""
+        end = self.end
+        return str(end.get("reason", "interrupted")) if end else "interrupted"
+
+    @property
+    def scenario(self) -> str:
+        """The scenario id."""
+        return str(self.start.get("scenario", "?"))
+
+    @property
+    def started_at(self) -> str:
+        """ISO start time."""
+        return str(self.start.get("started_at", ""))
+
+    def answers(self) -> list[dict[str, Any]]:
+        """The answer events, in order."""
+        return [e for e in self.events if e.get("type") == "answer"]
+
+    def summary(self) -> dict[str, Any]:
+        """A short description for listings."""
+        return {
+            "id": self.id,
+            "scenario": self.scenario,
+            "name": self.start.get("name", ""),
+            "mode": self.start.get("mode", ""),
+            "started_at": self.started_at,
+            "end_reason": self.end_reason,
+            "answers": len(self.answers()),
+            "cut_short": self.cut_short,
+            "path": str(self.folder),
+        }
+
+
+def parse_transcript(lines: list[bytes], source: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse JSONL lines, keeping every complete event; a cut or corrupt line is a warning."""
+    events: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for n, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        last = n == len(lines)
+        try:
+            event = json.loads(raw.decode("utf-8"))
+            if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+                raise ValueError("not an event object")
+        except (ValueError, UnicodeDecodeError):
+            if last and not raw.endswith(b"\n"):
+                warnings.append(f"{source}: the last line was cut short (a crash?); "
+                                f"kept {len(events)} complete events")
+            else:
+                warnings.append(f"{source}:{n}: skipped an unreadable line")
+            continue
+        events.append(event)
+    return events, warnings
+
+
+class SessionStore:
+    """All sessions under one home folder."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else config.sessions_dir()
+
+    def create(self, scenario: str, name: str, **meta: Any) -> SessionWriter:
+        """Make a new session folder with a time-sorted unique id and write session_start."""
+        ensure_private_dir(self.root.parent)
+        ensure_private_dir(self.root)
+        now = datetime.now(UTC)
+        base = now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}"
+        for n in range(1, 1000):
+            sid = base if n == 1 else f"{base}-{n}"
+            folder = self.root / sid
+            try:
+                os.mkdir(folder, DIR_MODE)
+                break
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise _storage_error(folder, exc) from None
+        else:  # pragma: no cover - a thousand sessions in one millisecond
+            raise StorageError("cannot allocate a session id")
+        writer = SessionWriter(folder)
+        writer.append({
+            "type": "session_start", "id": sid, "scenario": scenario, "name": name,
+            "started_at": now.astimezone().isoformat(timespec="seconds"),
+            "versions": {"voice_coach": __version__, "python": sys.version.split()[0]},
+            **meta,
+        })
+        return writer
+
+    def ids(self) -> list[str]:
+        """Session ids, oldest first."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and _ID_RE.match(p.name))
+
+    def resolve(self, ref: str) -> str:
+        """Turn ``last``, a full id or a unique prefix into an id."""
+        if not ref or not _SAFE_PREFIX.match(ref) or ".." in ref:
+            raise SessionNotFound(f"'{ref}' is not a session id")
+        ids = self.ids()
+        if ref == "last":
+            if not ids:
+                raise SessionNotFound("there are no saved sessions yet")
+            return ids[-1]
+        if ref in ids:
+            return ref
+        matches = [i for i in ids if i.startswith(ref)]
+        if not matches:
+            raise SessionNotFound(f"no session matches '{ref}' (see: voice-coach sessions)")
+        if len(matches) > 1:
+            shown = ", ".join(matches[:4]) + (", ..." if len(matches) > 4 else "")
+            raise SessionNotFound(f"'{ref}' matches {len(matches)} sessions: {shown}")
+        return matches[0]
+
+    def load(self, ref: str) -> LoadedSession:
+        """Read one session; complete lines are kept even when the last one was cut."""
+        sid = self.resolve(ref)
+        folder = self.root / sid
+        path = folder / TRANSCRIPT
+        try:
+            lines = path.read_bytes().splitlines(keepends=True)
+        except FileNotFoundError:
+            raise TranscriptError(f"session {sid} has no transcript") from None
+        except OSError as exc:
+            raise TranscriptError(f"cannot read {path}: {exc.strerror or exc}") from None
+        events, warnings = parse_transcript(lines, str(path))
+        if not events:
+            raise TranscriptError(f"{path}: no readable events (the transcript is corrupt)")
+        for w in warnings:
+            _LOGGER.warning(w)
+        return LoadedSession(sid, folder, events, warnings)
+
+    def sessions(self) -> Iterator[LoadedSession]:
+        """Every readable session, newest first; unreadable ones are logged and skipped."""
+        for sid in reversed(self.ids()):
+            try:
+                yield self.load(sid)
+            except (TranscriptError, SessionNotFound) as exc:
+                _LOGGER.warning("skipping session %s: %s", sid, exc)
+
+    def delete(self, ref: str) -> str:
+        """Remove a session folder and everything in it."""
+        sid = self.resolve(ref)
+        try:
+            shutil.rmtree(self.root / sid)
+        except OSError as exc:
+            raise StorageError(f"cannot delete session {sid}: {exc.strerror or exc}") from None
+        return sid
