@@ -14,6 +14,8 @@ import click
 
 from voice_coach import __version__
 from voice_coach.errors import CoachError, ScenarioError, UsageError
+from voice_coach.interview.candidate import ScriptedCandidate, load_candidate, plain
+from voice_coach.interview.stages import Stage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class TerminalUI:
         """Show a side note."""
         click.secho(text, dim=True)
 
-    def read_answer(self) -> str | None:
+    def read_answer(self, stage: Stage | None) -> str | None:
         """Read one line; None at end of input."""
         if self.tty:
             try:
@@ -116,6 +118,47 @@ def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
     result = run_text_session(spec, ui, SessionStore(), name=name, seed=seed, briefing=briefing)
     click.echo()
     click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")
+
+
+class ScriptedUI(TerminalUI):
+    """The terminal, with a scripted candidate typing the answers."""
+
+    def __init__(self, interviewer: str, candidate: ScriptedCandidate) -> None:
+        super().__init__(interviewer, candidate.name)
+        self.candidate = candidate
+        self.last_line = ""
+
+    def interviewer(self, text: str) -> None:
+        """Show an interviewer line (and remember it, for the candidate)."""
+        self.last_line = text
+        super().interviewer(text)
+
+    def read_answer(self, stage: Stage | None) -> str | None:
+        """The candidate's next answer for this stage."""
+        text = plain(self.candidate.answer(stage, self.last_line))
+        click.echo(f"{self.name}: {text}")
+        return text
+
+
+@cli.command()
+@click.option("--scenario", "-s", default=None, help="Scenario id or file (default coffee-chat).")
+@click.option("--text", "text_mode", is_flag=True, help="Print the conversation, no audio.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Interviewer's choices.")
+def demo(scenario: str | None, text_mode: bool, seed: int) -> None:
+    """Watch a scripted candidate go through a whole interview."""
+    from voice_coach.interview.scenario import load_scenario
+    from voice_coach.interview.text_session import run_text_session
+    from voice_coach.transcripts.store import SessionStore
+
+    spec = load_scenario(scenario)
+    candidate = load_candidate(spec.id)
+    _sigterm_as_interrupt()
+    ui = ScriptedUI(spec.interviewer, candidate)
+    result = run_text_session(spec, ui, SessionStore(), name=candidate.name, seed=seed,
+                              mode="demo-text")
+    click.echo()
+    click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")
+    click.echo(f"Read it again with: voice-coach show {result.session_id}")
 
 
 @cli.group(invoke_without_command=True)

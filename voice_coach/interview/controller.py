@@ -271,11 +271,15 @@ class Controller:
         return self._fill(options[(self._state.questions - 1) % len(options)])
 
     def _summary(self, spec: StageSpec) -> str:
-        answers = [t for s, t in self._answers if s in SUMMARY_STAGES]
-        points = [p.phrase for p in lang.key_points(answers, limit=3)]
+        points = [p.phrase for p in lang.key_points(self._summary_answers(), limit=3)]
         if not points:
             return self._fill(spec.summary_empty)
         return self._fill(render(spec.summary, points=lang.join_points(points)))
+
+    def _summary_answers(self) -> list[str]:
+        # The discussion says most about the candidate; small talk only fills in.
+        ordered = sorted(SUMMARY_STAGES, key=lambda st: st is not Stage.DISCUSSION)
+        return [t for st in ordered for s, t in self._answers if s is st]
 
     def _close(self, reason: EndReason) -> list[Event]:
         spec = self.scenario.stage(Stage.WRAP_UP)
@@ -316,6 +320,8 @@ class Controller:
     def _say(
         self, kind: PromptKind, text: str, remember: bool = True, question: str | None = None
     ) -> Prompt:
+        text = lang.tidy(text)
+        text = text[:1].upper() + text[1:]
         self._said.add(text)
         if remember and kind in (PromptKind.MAIN, PromptKind.FOLLOW_UP, PromptKind.SUMMARY):
             self._question = question or text

@@ -124,7 +124,9 @@ def is_decline(text: str) -> bool:
         if norm.startswith(prefix):
             norm = norm[len(prefix):]
     norm = norm.removesuffix(" thanks").removesuffix(" thank you").strip()
-    return norm in _DECLINES or any(norm.startswith(d + " ") for d in _DECLINES if len(d) > 4)
+    if norm in _DECLINES or any(norm.startswith(d + " ") for d in _DECLINES if len(d) > 4):
+        return True
+    return norm.split()[0] in ("no", "nope", "nah") and not is_question(text)
 
 
 def is_affirmation(text: str) -> bool:
@@ -154,6 +156,25 @@ def is_vague(text: str) -> bool:
     )
 
 
+_HEAD_NOUNS = frozenset(
+    """service services pipeline pipelines project projects team teams system systems platform
+    app apps layer club page code tool tools job role course degree database model api apis
+    company startup product products feature features migration library framework club group
+    class classes team's design data work""".split()
+)
+
+
+_VERBS = frozenset(
+    """write writes wrote use uses used do does did help helps make makes run runs try tried
+    started start join joined find found keep kept take took say said see saw am is are""".split()
+)
+
+
+def tidy(text: str) -> str:
+    """Drop a template's article before an echoed determiner: "the your team" -> "your team"."""
+    return re.sub(r"\b(?:[Tt]he|[Aa]n?) (the|a|an|your|my|our|his|her|their) ", r"\1 ", text)
+
+
 def _inflection_of(word: str, keyword: str) -> bool:
     """Whether ``word`` is ``keyword`` with a plural or verb ending ("pipelines", "baking")."""
     if len(keyword) < 3:
@@ -162,7 +183,7 @@ def _inflection_of(word: str, keyword: str) -> bool:
     return word in {keyword + "s", keyword + "es", stem + "ing", stem + "ed", keyword + "d"}
 
 
-_PERSPECTIVE = {"your": "our", "my": "your", "our": "your", "a": "the", "an": "the", "mine": "yours", "i": "you",
+_PERSPECTIVE = {"your": "my", "my": "your", "our": "your", "a": "the", "an": "the", "mine": "yours", "i": "you",
                 "me": "you", "we": "you", "us": "you", "myself": "yourself"}
 
 
@@ -181,8 +202,12 @@ def echo_phrase(text: str, keyword: str) -> str | None:
             start = i
             # Keep up to two modifiers before the keyword ("data pipeline", "open source project").
             while (start > 0 and i - start < 2 and ws[start - 1] not in STOPWORDS
-                   and ws[start - 1] not in _CUE_WORDS):
+                   and ws[start - 1] not in _CUE_WORDS and ws[start - 1] not in _VERBS
+                   and not ws[start - 1].endswith("ly")):
                 start -= 1
+            # And one noun after it ("payments service"), unless the phrase ends there.
+            if end < len(ws) and ws[end] in _HEAD_NOUNS:
+                end += 1
             phrase = ws[start:end]
             if start > 0 and ws[start - 1] in _PERSPECTIVE and ws[start - 1] not in ("i", "we"):
                 phrase = [_PERSPECTIVE[ws[start - 1]], *phrase]
@@ -201,6 +226,8 @@ class KeyPoint:
 _CUES = (
     "worked on", "working on", "work on", "built", "build", "building", "led", "lead", "leading",
     "designed", "created", "launched", "ran", "managed", "developed", "shipped", "improved",
+    "moved", "rebuilt", "wrote", "written", "fixed", "traced", "tested", "added", "set up",
+    "implemented", "maintained", "owned", "introduced", "redesigned", "researched",
     "love", "loved", "enjoy", "enjoyed", "passionate about", "interested in", "excited about",
     "experience with", "experience in", "focused on", "specialise in", "specialize in",
     "responsible for", "proud of", "learned", "learnt", "studied", "volunteer", "volunteered",

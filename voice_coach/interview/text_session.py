@@ -11,6 +11,7 @@ from voice_coach.interview.controller import Controller, EndReason, Prompt, Stag
 from voice_coach.interview.language import Command
 from voice_coach.interview.recorder import Recorder
 from voice_coach.interview.scenario import Scenario
+from voice_coach.interview.stages import Stage
 from voice_coach.transcripts.store import SessionStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -28,8 +29,8 @@ class TextUI(Protocol):
     def note(self, text: str) -> None:
         """Show a side note (not part of the conversation)."""
 
-    def read_answer(self) -> str | None:
-        """Read one answer; None at end of input."""
+    def read_answer(self, stage: Stage | None) -> str | None:
+        """Read one answer to a line of ``stage``; None at end of input."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,11 @@ def run_text_session(
     name: str = "friend",
     seed: int | None = None,
     briefing: bool = False,
+    mode: str = "text",
 ) -> SessionResult:
     """Run a whole typed interview; every finished turn is on disk before the next prompt."""
     controller = Controller(scenario, name=name, seed=seed, briefing=briefing)
-    writer = store.create(scenario.id, name, mode="text", seed=controller.seed,
+    writer = store.create(scenario.id, name, mode=mode, seed=controller.seed,
                           interviewer=scenario.interviewer, company=scenario.company)
     recorder = Recorder(writer)
     reason = EndReason.STOPPED
@@ -71,7 +73,7 @@ def run_text_session(
         show_step(step, ui, scenario.interviewer)
         while not controller.finished:
             start = recorder.now()
-            text = ui.read_answer()
+            text = ui.read_answer(controller.stage)
             if text is None:
                 reason = EndReason.STOPPED
                 break
