@@ -116,7 +116,8 @@ def test_silence_start_time_is_first_silent_frame() -> None:
     ep = Endpointer()
     feed(ep, "x" * 10)
     events = feed(ep, "..")
-    assert events == [EndpointEvent(EventKind.SILENCE_START, pytest.approx(10 * FRAME_S))]
+    assert kinds(events) == [EventKind.SILENCE_START]
+    assert events[0].time == pytest.approx(10 * FRAME_S)
 
 
 def test_trailing_and_waits_longer() -> None:
@@ -166,7 +167,8 @@ def test_resume_time_is_first_voiced_frame_of_the_run() -> None:
     ep = Endpointer()
     feed(ep, "x" * 10 + "." * 10)
     events = feed(ep, "xx")
-    assert events == [EndpointEvent(EventKind.SPEECH_RESUME, pytest.approx(20 * FRAME_S))]
+    assert kinds(events) == [EventKind.SPEECH_RESUME]
+    assert events[0].time == pytest.approx(20 * FRAME_S)
     assert ep.last_voice_time == pytest.approx(22 * FRAME_S)
 
 
