@@ -49,6 +49,15 @@ def test_bad_engine_is_one_line_exit_2(group: click.Group) -> None:
     assert "nope" in lines[0] and "espeak, piper, silent" in lines[0]
 
 
+def test_unwritable_output_is_one_line(group: click.Group, tmp_path: Path) -> None:
+    out = tmp_path / "missing-dir" / "a.wav"
+    result = CliRunner().invoke(group, ["say", "hi", "--engine", "silent", "-o", str(out)])
+    assert result.exit_code == 4
+    assert result.output.strip().splitlines() == [
+        f"voice-coach: cannot write {out}: No such file or directory"
+    ]
+
+
 def test_silent_engine_prints_the_text(group: click.Group) -> None:
     result = CliRunner().invoke(group, ["say", "Just text.", "--engine", "silent"])
     assert result.exit_code == 0

@@ -89,3 +89,18 @@ def test_create_vad_choices(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_create_vad_auto_prefers_webrtc() -> None:
     pytest.importorskip("webrtcvad")
     assert isinstance(create_vad(), WebRtcVad)
+
+
+@pytest.mark.parametrize("std", [30, 100, 300])
+def test_webrtc_gate_vetoes_steady_noise_at_stream_start(std: float) -> None:
+    pytest.importorskip("webrtcvad")
+    rng = np.random.default_rng(1)
+    hiss = (rng.standard_normal(SAMPLE_RATE * 2) * std).astype(np.int16)
+    vad = WebRtcVad(mode=2)
+    flags = [vad.is_speech(hiss[i : i + FRAME_SAMPLES]) for i in range(0, len(hiss), FRAME_SAMPLES)]
+    assert sum(flags) < 3  # fewer than the endpointer's start hysteresis
+    ungated = WebRtcVad(mode=2, gate_db=None)
+    flags = [
+        ungated.is_speech(hiss[i : i + FRAME_SAMPLES]) for i in range(0, len(hiss), FRAME_SAMPLES)
+    ]
+    assert sum(flags) >= 3  # what the gate is for

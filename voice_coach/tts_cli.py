@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from voice_coach.audio.format import write_wav
-from voice_coach.errors import DeviceError
+from voice_coach.errors import DeviceError, StorageError
 from voice_coach.tts.base import Speech
 from voice_coach.tts.registry import create_speaker, engine_names
 
@@ -59,7 +59,10 @@ def say(text: str, engine: str, voice: str | None, rate: int | None, output: Pat
         speaker.close()
     if output is not None:
         # Same private mode (0600) as every other file voice-coach writes; chmod it to share.
-        write_wav(output, speech.samples, speech.rate)
+        try:
+            write_wav(output, speech.samples, speech.rate)
+        except OSError as exc:
+            raise StorageError(f"cannot write {output}: {exc.strerror or exc}") from exc
         click.echo(f"wrote {output} ({speech.seconds:.1f} s at {speech.rate} Hz)")
         return
     if len(speech.samples) == 0:

@@ -47,12 +47,16 @@ class Vad(abc.ABC):
 
 
 class WebRtcVad(Vad):
-    """Google's WebRTC VAD (``webrtcvad-wheels``); mode 0 (lenient) to 3 (aggressive)."""
+    """Google's WebRTC VAD (``webrtcvad-wheels``); mode 0 (lenient) to 3 (aggressive).
+
+    webrtcvad calls steady broadband noise speech for its first second or so, until its
+    noise model adapts; an energy gate (``gate_db`` above the noise floor) vetoes those frames.
+    """
 
     name = "webrtc"
     _SIZES = (SAMPLE_RATE // 100, SAMPLE_RATE // 50, SAMPLE_RATE * 3 // 100)
 
-    def __init__(self, mode: int = 2) -> None:
+    def __init__(self, mode: int = 2, gate_db: float | None = 6.0) -> None:
         if not 0 <= mode <= 3:
             raise UsageError(f"webrtc VAD mode must be 0..3, not {mode}")
         try:
@@ -63,13 +67,25 @@ class WebRtcVad(Vad):
             ) from exc
         self.mode = mode
         self._vad: Any = webrtcvad.Vad(mode)
+        self._gate = (
+            # Trust the measured floor at once: the gate must veto noise from the first frame.
+            EnergyVad(threshold_db=gate_db, min_dbfs=_FLOOR_DBFS, trust_frames=1)
+            if gate_db is not None
+            else None
+        )
 
     def is_speech(self, frame: Pcm) -> bool:
         """True when webrtcvad hears speech in a 10, 20 or 30 ms frame."""
         if len(frame) not in self._SIZES:
             raise ValueError(f"webrtcvad needs 160, 320 or 480 samples, not {len(frame)}")
         data = np.ascontiguousarray(frame, dtype="<i2").tobytes()
-        return bool(self._vad.is_speech(data, SAMPLE_RATE))
+        loud_enough = self._gate.is_speech(frame) if self._gate is not None else True
+        return bool(self._vad.is_speech(data, SAMPLE_RATE)) and loud_enough
+
+    def reset(self) -> None:
+        """Forget the energy gate's noise floor."""
+        if self._gate is not None:
+            self._gate.reset()
 
 
 class EnergyVad(Vad):
@@ -77,6 +93,7 @@ class EnergyVad(Vad):
 
     The floor is the quietest frame of the last ``floor_window`` frames (minimum statistics):
     speech always has gaps between syllables, so the minimum follows the room, not the voice.
+    For the first ``trust_frames`` frames the floor is at most ``initial_floor_dbfs``.
     """
 
     name = "energy"
@@ -87,8 +104,10 @@ class EnergyVad(Vad):
         min_dbfs: float = -50.0,
         initial_floor_dbfs: float = -65.0,
         floor_window: int = 100,
+        trust_frames: int = 10,
     ) -> None:
         self.threshold_db = threshold_db
+        self.trust_frames = trust_frames
         self.min_dbfs = min_dbfs
         self.initial_floor_dbfs = initial_floor_dbfs
         self._levels: deque[float] = deque(maxlen=floor_window)
@@ -96,8 +115,8 @@ class EnergyVad(Vad):
     @property
     def floor_dbfs(self) -> float:
         """Current noise floor estimate."""
-        if len(self._levels) < (self._levels.maxlen or 1):
-            # Until the window is full, do not trust a floor above the initial guess.
+        if len(self._levels) < self.trust_frames:
+            # Too few frames to know the room: do not trust a floor above the initial guess.
             return min([self.initial_floor_dbfs, *self._levels])
         return min(self._levels)
 
