@@ -1,0 +1,218 @@
+"""The endpointer state machine, fed VAD flags frame by frame (no audio devices, no clocks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE
+from voice_coach.listening.endpointer import (
+    EndpointConfig,
+    Endpointer,
+    EndpointEvent,
+    EndpointState,
+    EndReason,
+    EventKind,
+    required_silence,
+)
+
+FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+
+
+def frames_for(seconds: float) -> int:
+    """Number of 30 ms frames in ``seconds``."""
+    return round(seconds / FRAME_S)
+
+
+def voiced_frame(value: int = 1000) -> np.ndarray:
+    """A recognisable non-zero frame (its value marks where it came from)."""
+    return np.full(FRAME_SAMPLES, value, dtype=np.int16)
+
+
+SILENT = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+
+
+def feed(ep: Endpointer, pattern: str | list[bool], value: int = 1000) -> list[EndpointEvent]:
+    """Feed flags ('x' voiced, '.' silent); voiced frames carry ``value``."""
+    flags = [c == "x" for c in pattern] if isinstance(pattern, str) else pattern
+    events: list[EndpointEvent] = []
+    for flag in flags:
+        events += ep.process(voiced_frame(value) if flag else SILENT, flag)
+    return events
+
+
+def kinds(events: list[EndpointEvent]) -> list[EventKind]:
+    return [e.kind for e in events]
+
+
+def test_single_click_is_not_speech() -> None:
+    ep = Endpointer()
+    assert feed(ep, "....x" + "." * 10) == []
+    assert ep.state is EndpointState.QUIET
+    assert ep.speech_start is None
+
+
+def test_two_clicks_in_window_not_enough_three_are() -> None:
+    ep = Endpointer()
+    assert feed(ep, "..x....x..") == []
+    assert ep.state is EndpointState.STARTING
+    events = feed(ep, "x")
+    assert kinds(events) == [EventKind.SPEECH_START]
+    # Speech is dated from the first voiced frame of the window, not the third.
+    assert events[0].time == pytest.approx(2 * FRAME_S)
+    assert ep.state is EndpointState.SPEAKING
+
+
+def test_pre_roll_is_kept() -> None:
+    ep = Endpointer()
+    feed(ep, [False] * 20)  # 0.6 s of silence (marked by value 0)
+    events = feed(ep, "xxx", value=1234)
+    assert kinds(events) == [EventKind.SPEECH_START]
+    start = 20 * FRAME_S
+    assert events[0].time == pytest.approx(start)
+    audio = ep.utterance()
+    pre = frames_for(0.3)
+    assert len(audio) == (pre + 3) * FRAME_SAMPLES
+    assert np.all(audio[: pre * FRAME_SAMPLES] == 0)
+    assert np.all(audio[pre * FRAME_SAMPLES :] == 1234)
+    assert ep.utterance_start == pytest.approx(start - pre * FRAME_S)
+
+
+def test_pre_roll_shorter_at_stream_start() -> None:
+    ep = Endpointer()
+    feed(ep, "xxx")
+    assert len(ep.utterance()) == 3 * FRAME_SAMPLES
+    assert ep.utterance_start == 0.0
+
+
+def test_one_second_pause_is_not_an_endpoint_by_default() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 30)
+    events = feed(ep, [False] * frames_for(1.0))
+    assert kinds(events) == [EventKind.SILENCE_START]
+    assert ep.state is EndpointState.STOPPING
+    events = feed(ep, "xx")
+    assert kinds(events) == [EventKind.SPEECH_RESUME]
+    assert ep.state is EndpointState.SPEAKING
+
+
+def test_endpoint_after_default_silence() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 30)
+    events = feed(ep, [False] * frames_for(1.2))
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
+    end = events[-1]
+    assert end.reason is EndReason.SILENCE
+    assert end.time == pytest.approx(30 * FRAME_S + 1.2, abs=FRAME_S)
+    assert ep.last_voice_time == pytest.approx(30 * FRAME_S)
+    assert ep.state is EndpointState.ENDED
+    # Utterance holds speech plus the trailing silence; nothing more is taken after the end.
+    n = len(ep.utterance())
+    assert feed(ep, "xxxx") == []
+    assert len(ep.utterance()) == n == (30 + frames_for(1.2)) * FRAME_SAMPLES
+
+
+def test_silence_start_time_is_first_silent_frame() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 10)
+    events = feed(ep, "..")
+    assert kinds(events) == [EventKind.SILENCE_START]
+    assert events[0].time == pytest.approx(10 * FRAME_S)
+
+
+def test_trailing_and_waits_longer() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 30)
+    ep.set_hint("I worked on the billing system and")
+    assert ep.silence_needed() == pytest.approx(2.0)
+    events = feed(ep, [False] * frames_for(1.9))
+    assert EventKind.ENDPOINT not in kinds(events)
+    events = feed(ep, [False] * frames_for(0.15))
+    assert kinds(events) == [EventKind.ENDPOINT]
+
+
+def test_finished_sentence_ends_sooner() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 30)
+    ep.set_hint("I led the migration to the new database last year.")
+    events = feed(ep, [False] * frames_for(0.8))
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        ("", 1.2),
+        ("so um", 2.0),
+        ("because,", 2.0),
+        ("I like it.", 1.2),  # too short to count as finished
+        ("I think that went really well overall.", 0.8),
+        ("I think that went really well overall", 1.2),  # no punctuation: default
+        ("we did the whole thing and.", 0.8),
+        ("Yes, and I also tried the other approach, THE", 2.0),
+    ],
+)
+def test_required_silence(hint: str, expected: float) -> None:
+    assert required_silence(hint, EndpointConfig()) == pytest.approx(expected)
+
+
+def test_lone_voiced_frame_in_pause_does_not_resume_or_reset_timer() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 30)
+    events = feed(ep, "." * 20 + "x" + "." * 19)  # 1.2 s pause with one click inside
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
+
+
+def test_resume_time_is_first_voiced_frame_of_the_run() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 10 + "." * 10)
+    events = feed(ep, "xx")
+    assert kinds(events) == [EventKind.SPEECH_RESUME]
+    assert events[0].time == pytest.approx(20 * FRAME_S)
+    assert ep.last_voice_time == pytest.approx(22 * FRAME_S)
+
+
+def test_no_speech_timeout() -> None:
+    ep = Endpointer()
+    events = feed(ep, [False] * (frames_for(8.0) - 1))
+    assert events == []
+    events = feed(ep, [False] * 2)
+    assert kinds(events) == [EventKind.NO_SPEECH]
+    assert events[0].time == pytest.approx(8.0, abs=FRAME_S)
+    assert ep.state is EndpointState.ENDED
+    assert len(ep.utterance()) == 0
+
+
+def test_no_speech_not_emitted_once_speaking() -> None:
+    ep = Endpointer(EndpointConfig(no_speech_timeout=1.0, end_silence=5.0))
+    feed(ep, "." * 20 + "xxx")
+    assert EventKind.NO_SPEECH not in kinds(feed(ep, "." * 60))
+
+
+def test_max_length() -> None:
+    ep = Endpointer(EndpointConfig(max_length=3.0))
+    events = feed(ep, [True] * frames_for(3.0))
+    assert kinds(events) == [EventKind.SPEECH_START, EventKind.ENDPOINT]
+    assert events[-1].reason is EndReason.MAX_LENGTH
+    assert events[-1].time == pytest.approx(3.0, abs=FRAME_S)
+
+
+def test_reset_starts_a_new_turn() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 10 + "." * 50)
+    assert ep.state is EndpointState.ENDED
+    ep.set_hint("and")
+    ep.reset()
+    assert ep.state is EndpointState.QUIET
+    assert ep.now == 0.0
+    assert ep.speech_start is None and ep.last_voice_time is None
+    assert len(ep.utterance()) == 0
+    assert ep.silence_needed() == pytest.approx(1.2)
+    assert kinds(feed(ep, "xxx")) == [EventKind.SPEECH_START]
+
+
+def test_events_are_deterministic_for_a_replayed_stream() -> None:
+    rng = np.random.default_rng(3)
+    flags = list(rng.random(2000) < 0.4)
+    a, b = Endpointer(), Endpointer()
+    assert feed(a, flags) == feed(b, flags)
