@@ -37,6 +37,13 @@ class CoachGroup(click.Group):
             # The reader went away (e.g. `| head`): nothing more to say.
             sys.stderr.close()
             sys.exit(0)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+            _LOGGER.debug("internal error", exc_info=True)
+            click.echo(f"voice-coach: internal error: {type(exc).__name__}: {exc} "
+                       "(run with -vv for details)", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,11 +67,11 @@ def _sigterm_as_interrupt() -> None:
 class TerminalUI:
     """Text-mode conversation on a terminal or a pipe."""
 
-    def __init__(self, interviewer: str, name: str, stdin: TextIO = sys.stdin) -> None:
+    def __init__(self, interviewer: str, name: str, stdin: TextIO | None = None) -> None:
         self.interviewer_name = interviewer
         self.name = name
-        self.stdin = stdin
-        self.tty = stdin.isatty()
+        self.stdin = stdin if stdin is not None else sys.stdin
+        self.tty = self.stdin.isatty()
 
     def heading(self, title: str) -> None:
         """Show a stage heading."""

@@ -82,10 +82,12 @@ def _md(text: str) -> str:
     """Escape Markdown and HTML metacharacters in user text."""
     out = []
     for ch in text:
-        if ch in "\\`*_{}[]()#+-!|>":
+        if ch in "\\`*_[]|":
             out.append("\\" + ch)
         elif ch == "<":
             out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
         elif ch == "&":
             out.append("&amp;")
         elif ch in "\r\n":

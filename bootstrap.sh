@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Set up voice-coach on Debian/Ubuntu and run the demo or the tests. Safe to run again.
+#   ./bootstrap.sh demo [demo options]   system packages + .venv + package, then the spoken demo
+#   ./bootstrap.sh test [pytest options] the same plus test tools, then the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+what=${1:-demo}
+[ $# -gt 0 ] && shift
+case "$what" in
+  demo|test) ;;
+  *) echo "usage: ./bootstrap.sh demo|test [options]" >&2; exit 2 ;;
+esac
+
+say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
+
+# --- system packages (only the missing ones) ---------------------------------------------
+pkgs=(python3 python3-venv espeak-ng libespeak-ng1 libportaudio2 libsndfile1)
+if [ "$what" = test ]; then
+  # Virtual microphone and speaker for the end-to-end tests, and a browser for the HTML export.
+  pkgs+=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox chromium)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    say "missing system packages: ${missing[*]} (install them with your package manager)"; exit 1
+  fi
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  say "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python >= 3.11 and a virtualenv -------------------------------------------------------
+py=""
+for cand in python3.13 python3.12 python3.11 python3; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    py=$cand; break
+  fi
+done
+[ -n "$py" ] || { say "voice-coach needs Python 3.11 or newer"; exit 1; }
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $($py --version)"
+  "$py" -m venv .venv
+fi
+
+extras="whisper"
+[ "$what" = test ] && extras="whisper,dev"
+stamp=".venv/.voice-coach-$extras-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  say "installing voice-coach[$extras] into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[$extras]"
+  touch "$stamp"
+fi
+
+if [ "$what" = demo ]; then
+  exec .venv/bin/voice-coach demo "$@"
+fi
+exec .venv/bin/python -m pytest "$@"
