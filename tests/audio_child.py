@@ -1,4 +1,4 @@
-"""Run audio-layer actions in a fresh process (PortAudio sees the virtual devices only if started after them).
+"""Run audio-layer actions in a fresh process: PortAudio lists devices once, at import.
 
 Usage: python tests/audio_child.py ACTION JSON_ARGS; prints one JSON line on stdout.
 """

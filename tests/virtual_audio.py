@@ -33,8 +33,8 @@ def pulseaudio_available() -> str | None:
     missing = [t for t in ("pulseaudio", "pactl", "paplay", "parecord") if not shutil.which(t)]
     if missing:
         return (
-            f"virtual audio needs {', '.join(missing)}: sudo apt-get install --no-install-recommends"
-            " pulseaudio pulseaudio-utils libasound2-plugins"
+            f"virtual audio needs {', '.join(missing)}: sudo apt-get install"
+            " --no-install-recommends pulseaudio pulseaudio-utils libasound2-plugins"
         )
     return None
 
@@ -107,22 +107,36 @@ suspend-sink {SPEAKER} 0
         self.pidfile.unlink(missing_ok=True)
         self.socket.unlink(missing_ok=True)
         (self.dir / "asound.conf").write_text(
-            "pcm.!default { type pulse hint { show on description \"PulseAudio virtual audio\" } }\n"
+            'pcm.!default { type pulse hint { show on description "PulseAudio virtual audio" } }\n'
             "ctl.!default { type pulse }\n"
         )
         script = self.dir / "va.pa"
         script.write_text(self._script())
-        daemon_env = dict(os.environ, HOME=str(self.dir / "home"), XDG_RUNTIME_DIR=str(self.dir / "run"))
+        daemon_env = dict(
+            os.environ, HOME=str(self.dir / "home"), XDG_RUNTIME_DIR=str(self.dir / "run")
+        )
         for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_COOKIE"):
             daemon_env.pop(key, None)
         subprocess.run(
             [
-                "pulseaudio", "--daemonize=yes", "--system=no", "-n", "-F", str(script),
-                "--exit-idle-time=-1", "--realtime=no", "--high-priority=no", "--use-pid-file=yes",
-                f"--log-target=file:{self.dir / 'pulse.log'}", "--log-level=notice",
+                "pulseaudio",
+                "--daemonize=yes",
+                "--system=no",
+                "-n",
+                "-F",
+                str(script),
+                "--exit-idle-time=-1",
+                "--realtime=no",
+                "--high-priority=no",
+                "--use-pid-file=yes",
+                f"--log-target=file:{self.dir / 'pulse.log'}",
+                "--log-level=notice",
             ],
-            env=daemon_env, check=True, capture_output=True, timeout=timeout,
-        )  # fmt: skip
+            env=daemon_env,
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
         self.pid = int(self.pidfile.read_text().split()[0])
         deadline = t0 + timeout
         while time.monotonic() < deadline:
@@ -137,10 +151,19 @@ suspend-sink {SPEAKER} 0
     def _probe(self, device: str) -> int:
         """Bytes a 0.3 s recording from ``device`` yields (9600 when data flows in real time)."""
         proc = subprocess.Popen(
-            ["parec", f"--device={device}", "--raw", "--format=s16le", "--rate=16000",
-             "--channels=1", "--latency-msec=20"],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "parec",
+                f"--device={device}",
+                "--raw",
+                "--format=s16le",
+                "--rate=16000",
+                "--channels=1",
+                "--latency-msec=20",
+            ],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             out, _ = proc.communicate(timeout=0.3)
         except subprocess.TimeoutExpired:
@@ -160,7 +183,9 @@ suspend-sink {SPEAKER} 0
                 return cols[0]
         return None
 
-    def _wait_stream(self, kind: str, name: str, streams: str, timeout: float, settle: float) -> None:
+    def _wait_stream(
+        self, kind: str, name: str, streams: str, timeout: float, settle: float
+    ) -> None:
         idx = self._index(kind, name)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -183,15 +208,25 @@ suspend-sink {SPEAKER} 0
 
     def play_into_mic(self, wav: Path | str) -> None:
         """Play a WAV file into the virtual microphone; returns when it has played."""
-        subprocess.run(["paplay", f"--device={MIC_FEED}", str(wav)], env=self.env, check=True, timeout=60)
+        subprocess.run(
+            ["paplay", f"--device={MIC_FEED}", str(wav)], env=self.env, check=True, timeout=60
+        )
 
     def record_speaker(self, out_wav: Path | str) -> None:
-        """Start recording the virtual speaker to a 16 kHz mono WAV; stop with ``stop_recording``."""
+        """Record the virtual speaker to a 16 kHz mono WAV until ``stop_recording``."""
         self._recorders[str(out_wav)] = subprocess.Popen(
-            ["parecord", f"--device={SPEAKER}.monitor", "--file-format=wav", "--rate=16000",
-             "--channels=1", "--format=s16le", str(out_wav)],
-            env=self.env, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "parecord",
+                f"--device={SPEAKER}.monitor",
+                "--file-format=wav",
+                "--rate=16000",
+                "--channels=1",
+                "--format=s16le",
+                str(out_wav),
+            ],
+            env=self.env,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop_recording(self, out_wav: Path | str) -> Path:
         """Stop a ``record_speaker`` recording and return its path once the file is complete."""

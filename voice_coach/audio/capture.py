@@ -1,4 +1,4 @@
-"""Audio sources giving 30 ms 16 kHz frames: the microphone (PortAudio) and a PCM array (demo, tests).
+"""Audio sources giving 30 ms 16 kHz frames: the microphone and a PCM array (demo, tests).
 
 The PortAudio callback only copies bytes into a queue; resampling, rechunking, muting and error
 checks happen in the consumer thread that calls ``read``, so slow consumers never cause overflows
@@ -7,6 +7,7 @@ beyond the queue's bound.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import queue
@@ -43,7 +44,7 @@ class AudioSource(Protocol):
     """Anything that yields 30 ms 16 kHz mono frames and can be muted while the coach speaks."""
 
     def read(self, timeout: float | None = None) -> AudioChunk | None:
-        """The next frame, or None when none came within ``timeout`` seconds (or the source ended)."""
+        """The next frame, or None when none came within ``timeout`` s (or the source ended)."""
         ...
 
     def mute(self) -> None:
@@ -247,8 +248,11 @@ class Microphone:
         self._last_callback = time.monotonic()
         _LOGGER.info(
             "microphone %r open at %d Hz x%d (latency %.3f s)",
-            info.name, self.rate, self.channels, float(self._stream.latency),
-        )  # fmt: skip
+            info.name,
+            self.rate,
+            self.channels,
+            float(self._stream.latency),
+        )
         return self
 
     def close(self) -> None:
@@ -283,10 +287,8 @@ class Microphone:
     def _finished(self) -> None:
         if not self._closing:
             self._failed = "the microphone stream stopped"
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
-        except queue.Full:
-            pass
 
     # -- consumer thread ---------------------------------------------------------------------
 
@@ -352,7 +354,9 @@ class Microphone:
         if self._resampler is not None:
             data = self._resampler.process(data)
         self._pending = np.concatenate([self._pending, data])
-        self._pending_mask = np.concatenate([self._pending_mask, np.full(len(data), muted or not keep)])
+        self._pending_mask = np.concatenate(
+            [self._pending_mask, np.full(len(data), muted or not keep)]
+        )
         self._mute.prune(when - 10.0)
 
     def _note_status(self, flags: int) -> None:
@@ -369,7 +373,7 @@ class Microphone:
             _LOGGER.debug("microphone callback status flags %#x", flags)
 
     def read(self, timeout: float | None = None) -> AudioChunk | None:
-        """The next 30 ms frame, or None after ``timeout`` seconds; DeviceError if the device failed."""
+        """The next 30 ms frame, or None after ``timeout`` s; DeviceError if the device failed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             while len(self._pending) >= FRAME_SAMPLES:

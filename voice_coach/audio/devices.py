@@ -29,7 +29,8 @@ def load_sounddevice() -> ModuleType:
     except OSError as exc:
         # sounddevice raises OSError("PortAudio library not found") when libportaudio2 is absent.
         raise PortAudioMissing(PORTAUDIO_MISSING) from exc
-    return sounddevice
+    module: ModuleType = sounddevice
+    return module
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,9 @@ def _require(spec: str | int | None, kind: Kind, missing: str) -> DeviceInfo:
     sd = load_sounddevice()
     index = resolve_device(spec, kind)
     try:
-        info = sd.query_devices(index, kind=kind) if index is not None else sd.query_devices(kind=kind)
+        info = (
+            sd.query_devices(index, kind=kind) if index is not None else sd.query_devices(kind=kind)
+        )
     except (sd.PortAudioError, ValueError) as exc:
         # "Error querying device -1": PortAudio has no default device of this kind.
         _LOGGER.debug("no %s device: %s", kind, exc)

@@ -1,4 +1,4 @@
-"""Playing the interviewer's voice: a PortAudio Player and a NullPlayer for machines with no speaker.
+"""Playing the interviewer's voice: a PortAudio Player, and a NullPlayer when there is no speaker.
 
 Both queue clips back to back (sentence by sentence, no gaps), start without blocking, and report
 when each clip's first sample was handed to the device, for latency measurements.
@@ -162,8 +162,11 @@ class Player:
         self._nominal_latency = float(self._stream.latency)
         _LOGGER.info(
             "audio output %r open at %d Hz x%d (latency %.3f s)",
-            info.name, rate, self.channels, float(self._stream.latency),
-        )  # fmt: skip
+            info.name,
+            rate,
+            self.channels,
+            float(self._stream.latency),
+        )
         return self
 
     def __enter__(self) -> Player:
@@ -256,7 +259,9 @@ class Player:
             self._last = pb
         return pb
 
-    def play_speech(self, speech: Any, on_first_sample: FirstSampleCallback | None = None) -> Playback:
+    def play_speech(
+        self, speech: Any, on_first_sample: FirstSampleCallback | None = None
+    ) -> Playback:
         """Queue a ``voice_coach.tts.base.Speech``-like object (``samples``, ``rate``)."""
         return self.play(speech.samples, int(speech.rate), on_first_sample)
 
@@ -375,7 +380,9 @@ class NullPlayer:
             on_first_sample(pb)
         return pb
 
-    def play_speech(self, speech: Any, on_first_sample: FirstSampleCallback | None = None) -> Playback:
+    def play_speech(
+        self, speech: Any, on_first_sample: FirstSampleCallback | None = None
+    ) -> Playback:
         """Queue a Speech-like object (``samples``, ``rate``)."""
         return self.play(speech.samples, int(speech.rate), on_first_sample)
 
@@ -420,7 +427,9 @@ class NullPlayer:
         write_wav(path, self.recording())
 
 
-def open_player(device: str | int | None = None, *, null_realtime: bool = True) -> Player | NullPlayer:
+def open_player(
+    device: str | int | None = None, *, null_realtime: bool = True
+) -> Player | NullPlayer:
     """A started Player on the chosen output, or a NullPlayer when no output device exists."""
     from voice_coach.audio.devices import has_output
 
