@@ -7,7 +7,6 @@ beyond the queue's bound.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 import queue
@@ -117,7 +116,10 @@ class StreamResampler:
             h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
             self._h: npt.NDArray[np.float32] | None = (h / h.sum()).astype(np.float32)
             self._hist = np.zeros(taps - 1, dtype=np.float32)
+            # the causal filter delays by half its length: read that much later to cancel it
+            self._delay = (taps - 1) / 2
         else:
+            self._delay = 0.0
             self._h = None
             self._hist = np.zeros(0, dtype=np.float32)
         self._buf = np.zeros(0, dtype=np.float32)  # filtered input not consumed yet
@@ -128,6 +130,8 @@ class StreamResampler:
         """Feed input samples at ``rate``; returns the output samples they complete."""
         if self.rate == self.target:
             return block
+        if len(block) == 0:
+            return np.zeros(0, dtype=np.int16)
         x = block.astype(np.float32)
         if self._h is not None:
             joined = np.concatenate([self._hist, x])
@@ -136,16 +140,18 @@ class StreamResampler:
         self._buf = np.concatenate([self._buf, x])
         last = self._base + len(self._buf) - 1  # last input index available
         # output j sits at input position j*step; it needs samples floor(p) and floor(p)+1
-        count = int(np.floor((last - 1) / self._step)) - self._next + 1 if last >= 1 else 0
+        count = int(np.floor((last - 1 - self._delay) / self._step)) - self._next + 1
         if count <= 0:
             return np.zeros(0, dtype=np.int16)
         j = np.arange(self._next, self._next + count, dtype=np.float64)
-        pos = j * self._step - self._base
+        pos = j * self._step + self._delay - self._base
         i0 = np.floor(pos).astype(np.int64)
         frac = (pos - i0).astype(np.float32)
         y = self._buf[i0] * (1 - frac) + self._buf[i0 + 1] * frac
         self._next += count
-        keep_from = int(np.floor(self._next * self._step)) - self._base
+        # drop input no future output needs (never past what we have: base must stay exact)
+        needed = int(np.floor(self._next * self._step + self._delay))
+        keep_from = min(needed - self._base, len(self._buf))
         self._buf = self._buf[keep_from:]
         self._base += keep_from
         return np.clip(np.round(y), -32768, 32767).astype(np.int16)
@@ -285,10 +291,12 @@ class Microphone:
             self.overflows += 1
 
     def _finished(self) -> None:
-        if not self._closing:
-            self._failed = "the microphone stream stopped"
-        with contextlib.suppress(queue.Full):
+        # The sentinel lets read() deliver what was captured before the failure first.
+        try:
             self._queue.put_nowait(None)
+        except queue.Full:
+            if not self._closing:
+                self._failed = "the microphone stream stopped"
 
     # -- consumer thread ---------------------------------------------------------------------
 
