@@ -136,3 +136,25 @@ def test_pcm_source_feeds_in_real_time(speech_wav: Path) -> None:
     expected = n * 0.03
     print(f"PcmSource: {n} frames in {wall:.3f} s (audio {expected:.3f} s)")
     assert abs(wall - expected) <= 0.1 * expected
+
+
+@pytest.mark.parametrize("action", ["capture", "play"])
+def test_daemon_dying_mid_stream_is_a_device_error(
+    tmp_path: Path, speech_wav: Path, audio_child: ChildRunner, action: str
+) -> None:
+    # a private daemon: killing the session one would break the other tests
+    va = VirtualAudio(tmp_path / "va").start()
+    try:
+        env = dict(va.env, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+        args = {"seconds": 8} if action == "capture" else {"wav": str(speech_wav)}
+        proc = audio_child(action, json.dumps(args), env)
+        if action == "capture":
+            va.wait_recording(timeout=15)
+        else:
+            va.wait_playing(timeout=15)
+        time.sleep(0.3)
+    finally:
+        va.stop()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3, f"{out}\n{err[-1500:]}"
+    assert json.loads(out)["type"] == "DeviceError"
