@@ -1,0 +1,312 @@
+"""``voice-coach doctor``: check what a voice session needs and say how to fix what is missing.
+
+Each check is a pure function of probe results, returning a CheckResult, so the report for a
+machine without PortAudio or espeak-ng is testable anywhere by swapping the probes.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import enum
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voice_coach import config
+from voice_coach.errors import CoachError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Status(enum.Enum):
+    """Outcome of one check."""
+
+    OK = "OK"
+    MISSING = "MISSING"
+    WARN = "WARN"
+    """Missing but optional: something still works without it."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the doctor's report."""
+
+    name: str
+    status: Status
+    detail: str = ""
+    fix: str = ""
+    essential: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """True unless an essential check is missing."""
+        return self.status is not Status.MISSING
+
+    def line(self) -> str:
+        """The report line: status, name, detail and the fix when there is a problem."""
+        text = f"{self.status.value:<8} {self.name:<16} {self.detail}".rstrip()
+        if self.fix and self.status is not Status.OK:
+            text += f"  -> {self.fix}"
+        return text
+
+
+@dataclass(frozen=True)
+class DeviceCounts:
+    """What PortAudio reports: device counts and the default devices' names."""
+
+    inputs: int = 0
+    outputs: int = 0
+    default_input: str | None = None
+    default_output: str | None = None
+
+
+def _probe_portaudio() -> str | None:
+    """None when sounddevice imports, else the error."""
+    from voice_coach.audio.devices import load_sounddevice
+
+    try:
+        load_sounddevice()
+    except CoachError as exc:
+        return str(exc)
+    return None
+
+
+def _probe_devices() -> DeviceCounts:
+    """Count input and output devices (needs PortAudio)."""
+    from voice_coach.audio.devices import list_devices
+
+    devices = list_devices()
+    din = next((d.name for d in devices if d.is_default_input and d.inputs), None)
+    dout = next((d.name for d in devices if d.is_default_output and d.outputs), None)
+    return DeviceCounts(
+        inputs=sum(1 for d in devices if d.inputs > 0),
+        outputs=sum(1 for d in devices if d.outputs > 0),
+        default_input=din,
+        default_output=dout,
+    )
+
+
+def _has_module(name: str) -> bool:
+    """True when a module is importable, without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def model_dirs() -> list[Path]:
+    """Folders searched for vosk models."""
+    return [config.user_models_dir(), config.checkout_root() / "models"]
+
+
+def find_vosk_models(dirs: Sequence[Path]) -> list[Path]:
+    """Model folders (any folder holding ``am`` or ``conf``) directly under the given folders."""
+    found = []
+    for base in dirs:
+        if not base.is_dir():
+            continue
+        for child in sorted(base.iterdir()):
+            if child.is_dir() and ((child / "am").is_dir() or (child / "conf").is_dir()):
+                found.append(child)
+    return found
+
+
+def _home_writable(path: Path) -> str | None:
+    """None when a file can be created in ``path`` (created if missing), else the error."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return f"{exc.strerror or exc}"
+    return None
+
+
+@dataclass(frozen=True)
+class Probes:
+    """The side-effecting probes doctor uses; tests replace them."""
+
+    which: Callable[[str], str | None] = shutil.which
+    find_library: Callable[[str], str | None] = ctypes.util.find_library
+    portaudio_error: Callable[[], str | None] = _probe_portaudio
+    devices: Callable[[], DeviceCounts] = _probe_devices
+    has_module: Callable[[str], bool] = _has_module
+    vosk_models: Callable[[], list[Path]] = field(default=lambda: find_vosk_models(model_dirs()))
+    home: Callable[[], Path] = config.home
+    home_error: Callable[[Path], str | None] = _home_writable
+
+
+ENGINES = (
+    ("vosk", "vosk", "pip install vosk"),
+    ("faster-whisper", "faster_whisper", "pip install 'voice-coach[whisper]'"),
+    ("pocketsphinx", "pocketsphinx", "pip install pocketsphinx"),
+)
+
+
+def check_espeak(binary: str | None, library: str | None) -> CheckResult:
+    """espeak-ng: the voice of the default speaker (pyttsx3)."""
+    fix = "sudo apt-get install espeak-ng"
+    if binary and library:
+        return CheckResult("espeak-ng", Status.OK, f"{binary} ({library})")
+    if not binary and not library:
+        return CheckResult("espeak-ng", Status.MISSING, "not installed", fix)
+    missing = "the espeak-ng program" if not binary else "the libespeak-ng library"
+    return CheckResult("espeak-ng", Status.MISSING, f"{missing} is missing", fix)
+
+
+def check_portaudio(error: str | None) -> CheckResult:
+    """PortAudio: every microphone and speaker goes through it."""
+    if error is None:
+        return CheckResult("PortAudio", Status.OK, "sounddevice loads")
+    return CheckResult(
+        "PortAudio", Status.MISSING, "library not found", "sudo apt-get install libportaudio2"
+    )
+
+
+def check_devices(counts: DeviceCounts | None, portaudio_ok: bool) -> list[CheckResult]:
+    """Microphone (essential for voice practice) and speaker (optional: text is shown)."""
+    if not portaudio_ok or counts is None:
+        why = "unknown: PortAudio is missing"
+        return [
+            CheckResult("microphone", Status.MISSING, why, "install PortAudio first"),
+            CheckResult("speaker", Status.WARN, why, "install PortAudio first", essential=False),
+        ]
+    results = []
+    if counts.inputs:
+        results.append(
+            CheckResult(
+                "microphone",
+                Status.OK,
+                f"{counts.inputs} input(s), default {counts.default_input!r}",
+            )
+        )
+    else:
+        results.append(
+            CheckResult(
+                "microphone",
+                Status.MISSING,
+                "no input device",
+                "plug in a microphone (or check PulseAudio/PipeWire); meanwhile use "
+                "`voice-coach practice --text` or `voice-coach demo`",
+            )
+        )
+    if counts.outputs:
+        results.append(
+            CheckResult(
+                "speaker",
+                Status.OK,
+                f"{counts.outputs} output(s), default {counts.default_output!r}",
+                essential=False,
+            )
+        )
+    else:
+        results.append(
+            CheckResult(
+                "speaker",
+                Status.WARN,
+                "no output device: questions are shown, not spoken",
+                "connect speakers or headphones",
+                essential=False,
+            )
+        )
+    return results
+
+
+def check_engines(present: dict[str, bool]) -> list[CheckResult]:
+    """One line per speech-to-text engine; at least one is essential."""
+    results = []
+    for label, module, fix in ENGINES:
+        ok = present.get(module, False)
+        results.append(
+            CheckResult(
+                f"stt: {label}",
+                Status.OK if ok else Status.WARN,
+                "importable" if ok else "not installed",
+                fix,
+                essential=False,
+            )
+        )
+    if not any(present.get(m, False) for _, m, _ in ENGINES):
+        results.append(
+            CheckResult(
+                "speech-to-text", Status.MISSING, "no engine installed", "pip install pocketsphinx"
+            )
+        )
+    return results
+
+
+def check_vosk_model(
+    models: Sequence[Path], vosk_installed: bool, dirs: Sequence[Path]
+) -> CheckResult:
+    """A vosk model folder (optional: whisper and pocketsphinx ship their own)."""
+    if models:
+        return CheckResult(
+            "vosk model", Status.OK, ", ".join(str(m) for m in models), essential=False
+        )
+    where = " or ".join(str(d) for d in dirs)
+    target = dirs[0] if dirs else "models/"
+    detail = "none found" + (f" in {where}" if where else "")
+    if not vosk_installed:
+        detail += " (vosk not installed)"
+    return CheckResult(
+        "vosk model",
+        Status.WARN,
+        detail,
+        f"unpack a model from https://alphacephei.com/vosk/models into {target}",
+        essential=False,
+    )
+
+
+def check_home(path: Path, error: str | None) -> CheckResult:
+    """The data folder must be writable: sessions are saved there."""
+    if error is None:
+        return CheckResult("home", Status.OK, f"{path} is writable")
+    return CheckResult(
+        "home",
+        Status.MISSING,
+        f"{path} is not writable ({error})",
+        f"fix its permissions or set {config.HOME_ENV} to a writable folder",
+    )
+
+
+def run_checks(probes: Probes | None = None) -> list[CheckResult]:
+    """Every check, in report order."""
+    p = probes or Probes()
+    results = [check_espeak(p.which("espeak-ng"), p.find_library("espeak-ng"))]
+    pa_error = p.portaudio_error()
+    results.append(check_portaudio(pa_error))
+    counts: DeviceCounts | None = None
+    if pa_error is None:
+        try:
+            counts = p.devices()
+        except CoachError as exc:
+            _LOGGER.debug("listing devices failed: %s", exc)
+            counts = DeviceCounts()
+    results.extend(check_devices(counts, pa_error is None))
+    present = {module: p.has_module(module) for _, module, _ in ENGINES}
+    results.extend(check_engines(present))
+    results.append(check_vosk_model(p.vosk_models(), present["vosk"], model_dirs()))
+    home = p.home()
+    results.append(check_home(home, p.home_error(home)))
+    return results
+
+
+def exit_code(results: Sequence[CheckResult]) -> int:
+    """0 when every essential check passed, else 1."""
+    return 0 if all(r.ok or not r.essential for r in results) else 1
+
+
+def report(results: Sequence[CheckResult]) -> str:
+    """The printable report: one line per check and a summary."""
+    lines = [r.line() for r in results]
+    failed = [r.name for r in results if r.essential and not r.ok]
+    if failed:
+        lines.append(f"voice practice is not ready: fix {', '.join(failed)}")
+    else:
+        lines.append("ready for voice practice")
+    return os.linesep.join(lines)
