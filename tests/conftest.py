@@ -30,3 +30,5 @@ def cli_env(home: Path) -> dict[str, str]:
 def cli_cmd(*args: str) -> list[str]:
     """The command line for ``python -m voice_coach ARGS``."""
     return [sys.executable, "-m", "voice_coach", *args]
+
+pytest_plugins = ["audio_fixtures"]

@@ -91,7 +91,7 @@ def test_bad_inputs_give_one_line(tmp_path: Path) -> None:
     code, _, err = run(["scenarios", "check", str(bad)])
     assert code == 2 and len(err.strip().splitlines()) == 1
     code, _, err = run(["show", "nope"])
-    assert code == 2 and err.strip() == "voice-coach: 'nope' is not a session id" or (
+    assert (code == 2 and err.strip() == "voice-coach: 'nope' is not a session id") or (
         "no session matches" in err)
     code, _, err = run(["show", "2026"])
     assert code == 2 and len(err.strip().splitlines()) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.test_scenarios import SHIPPED
 from voice_coach.interview.candidate import load_candidate, plain
 from voice_coach.interview.controller import (
     Controller,
@@ -16,7 +17,6 @@ from voice_coach.interview.controller import (
 from voice_coach.interview.language import Command
 from voice_coach.interview.scenario import load_scenario
 from voice_coach.interview.stages import STAGE_ORDER, Stage
-from tests.test_scenarios import SHIPPED
 
 
 def run_script(controller: Controller, answers: list[str]) -> list[Step]:
@@ -70,7 +70,7 @@ def test_same_seed_same_conversation() -> None:
 
 
 def test_coffee_chat_acceptance_flow() -> None:
-    controller, steps = run_candidate("coffee-chat")
+    _, steps = run_candidate("coffee-chat")
     said = lines(steps)
     assert said[0].text.startswith("Hello, it's great to meet you, Jane.")
     echo = [p.text for p in said if p.text.startswith("You mentioned the data pipeline")]

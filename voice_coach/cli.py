@@ -39,7 +39,7 @@ class CoachGroup(click.Group):
             sys.exit(0)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        except Exception as exc:
             _LOGGER.debug("internal error", exc_info=True)
             click.echo(f"voice-coach: internal error: {type(exc).__name__}: {exc} "
                        "(run with -vv for details)", err=True)
@@ -232,6 +232,18 @@ def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
         click.echo(exports.to_markdown(session), nl=False)
     else:
         click.echo(exports.to_text(session))
+
+
+def _register_engine_commands() -> None:
+    """Add the commands that live next to the engines and devices they drive."""
+    from voice_coach.audio_cli import devices, doctor
+    from voice_coach.tts_cli import say
+
+    for command in (say, devices, doctor):
+        cli.add_command(command)
+
+
+_register_engine_commands()
 
 
 def main() -> None:

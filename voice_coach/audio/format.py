@@ -1,7 +1,8 @@
-"""The one internal audio currency: 16 kHz mono int16 PCM in 30 ms frames; converters at the edges."""
+"""The one internal audio currency: 16 kHz mono int16 PCM in 30 ms frames; edge converters."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import wave
@@ -46,9 +47,10 @@ def to_int16(samples: npt.NDArray[np.generic]) -> Pcm:
     if samples.dtype == np.int16:
         return samples.astype(np.int16, copy=False)
     if np.issubdtype(samples.dtype, np.floating):
-        return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+        scaled = np.clip(samples.astype(np.float64), -1.0, 1.0) * 32767.0
+        return scaled.astype(np.int16)
     if samples.dtype == np.int32:
-        return (samples >> 16).astype(np.int16)
+        return (samples.astype(np.int32) >> 16).astype(np.int16)
     return samples.astype(np.int16)
 
 
@@ -56,7 +58,8 @@ def to_mono(samples: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
     """Average the channels of a (frames, channels) array."""
     if samples.ndim == 1:
         return samples
-    return samples.astype(np.float64).mean(axis=1).astype(samples.dtype)
+    mono: npt.NDArray[np.generic] = samples.astype(np.float64).mean(axis=1).astype(samples.dtype)
+    return mono
 
 
 def resample(samples: Pcm, rate: int, target: int = SAMPLE_RATE) -> Pcm:
@@ -72,7 +75,7 @@ def resample(samples: Pcm, rate: int, target: int = SAMPLE_RATE) -> Pcm:
         h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
         x = np.convolve(x, (h / h.sum()).astype(np.float32), mode="same")
     duration = len(x) / rate
-    count = int(round(duration * target))
+    count = round(duration * target)
     t_new = np.arange(count, dtype=np.float64) / target
     t_old = np.arange(len(x), dtype=np.float64) / rate
     y = np.interp(t_new, t_old, x)
@@ -121,10 +124,8 @@ def write_wav(path: Path, samples: Pcm, rate: int = SAMPLE_RATE, mode: int = 0o6
             os.fsync(raw.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 

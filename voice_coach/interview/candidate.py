@@ -31,7 +31,7 @@ class ScriptedAnswer:
 
 @dataclass
 class ScriptedCandidate:
-    """Answers stage by stage: the first unused answer whose ``when`` fits the line, else in order."""
+    """Answers by stage: the first unused answer whose ``when`` fits the line, else in order."""
 
     name: str
     voice: str

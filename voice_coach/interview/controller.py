@@ -1,4 +1,4 @@
-"""The stage controller: pure and deterministic, it picks each interviewer line from the last answer."""
+"""The stage controller: pure and deterministic; picks each interviewer line from the answer."""
 
 from __future__ import annotations
 

@@ -183,7 +183,8 @@ def _inflection_of(word: str, keyword: str) -> bool:
     return word in {keyword + "s", keyword + "es", stem + "ing", stem + "ed", keyword + "d"}
 
 
-_PERSPECTIVE = {"your": "my", "my": "your", "our": "your", "a": "the", "an": "the", "mine": "yours", "i": "you",
+_PERSPECTIVE = {"your": "my", "my": "your", "our": "your", "a": "the", "an": "the",
+                "mine": "yours", "i": "you",
                 "me": "you", "we": "you", "us": "you", "myself": "yourself"}
 
 

@@ -258,7 +258,9 @@ class _Validator:
             try:
                 names = {f for _, f, _, _ in string.Formatter().parse(item) if f is not None}
             except ValueError as exc:
-                raise self.fail(self.loc.line_of(table, key), f"'{key}': bad template ({exc})")
+                raise self.fail(
+                    self.loc.line_of(table, key), f"'{key}': bad template ({exc})"
+                ) from None
             bad = sorted(n for n in names if n not in allowed)
             if bad:
                 raise self.fail(
@@ -296,7 +298,7 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
     v = _Validator(path, text)
     allowed_top: dict[str, _Check] = {k: c for k, (c, _) in _TOP_KEYS.items()}
     allowed_top["stages"] = lambda x: None if isinstance(x, dict) else "must be a table"
-    required_top = tuple(k for k, (_, req) in _TOP_KEYS.items() if req) + ("stages",)
+    required_top = (*(k for k, (_, req) in _TOP_KEYS.items() if req), "stages")
     v.check_table(data, "", allowed_top, required_top)
     for key in ("briefing", "acknowledgements", "probes", "rephrases"):
         if key in data:
@@ -316,7 +318,8 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
             raise v.fail(v.loc.line_of("stages"), f"missing stage '{stage.value}'")
         raw = raw_stages[stage.value]
         if not isinstance(raw, dict):
-            raise v.fail(v.loc.line_of("stages", stage.value), f"stage '{stage.value}' must be a table")
+            raise v.fail(v.loc.line_of("stages", stage.value),
+                         f"stage '{stage.value}' must be a table")
         allowed = dict(_COMMON_STAGE_KEYS) | _EXTRA_STAGE_KEYS[stage]
         allowed["followups"] = lambda x: (
             None if isinstance(x, list) and all(isinstance(i, dict) for i in x)

@@ -105,5 +105,5 @@ def _end_quietly(recorder: Recorder, reason: EndReason) -> None:
     """Best effort end event on the way out of a failure; never masks the original error."""
     try:
         recorder.end(reason.value)
-    except Exception as exc:  # noqa: BLE001 - the original error matters more
+    except Exception as exc:
         _LOGGER.warning("could not record the end of session %s: %s", recorder.session_id, exc)

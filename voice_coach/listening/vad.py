@@ -42,7 +42,7 @@ class Vad(abc.ABC):
     def is_speech(self, frame: Pcm) -> bool:
         """True when ``frame`` holds speech."""
 
-    def reset(self) -> None:  # noqa: B027 - optional hook, most VADs keep no state
+    def reset(self) -> None:
         """Forget any adaptation (between turns)."""
 
 
