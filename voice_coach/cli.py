@@ -103,6 +103,25 @@ class TerminalUI:
         return text
 
 
+def _speech_options(f: Any) -> Any:
+    """Options shared by the spoken commands."""
+    for option in reversed([
+        click.option("--engine", default="auto", show_default=True,
+                     help="Speech-to-text engine: auto, vosk, whisper or sphinx."),
+        click.option("--model", type=click.Path(path_type=Path), default=None,
+                     help="A vosk model folder."),
+        click.option("--tts", default="espeak", show_default=True,
+                     help="The interviewer's voice engine: espeak, piper or silent."),
+        click.option("--voice", default=None, help="The interviewer's voice (e.g. en-us)."),
+        click.option("--rate", type=click.IntRange(80, 400), default=None,
+                     help="The interviewer's speech rate in words a minute."),
+        click.option("--output-device", default=None, help="Speaker: index or name."),
+        click.option("--no-audio", is_flag=True, help="Do not save the audio of answers."),
+    ]):
+        f = option(f)
+    return f
+
+
 @cli.command()
 @click.option("--text", "text_mode", is_flag=True, help="Type answers instead of speaking.")
 @click.option("--scenario", "-s", default=None, help="Scenario id or file (default coffee-chat).")
@@ -110,19 +129,54 @@ class TerminalUI:
 @click.option("--seed", type=int, default=None, help="Make the interviewer's choices repeatable.")
 @click.option("--briefing/--no-briefing", default=False, show_default=True,
               help="Start with a short briefing on informal interviews.")
+@click.option("--input-device", default=None, help="Microphone: index or name.")
+@click.option("--save-interviewer-audio", is_flag=True,
+              help="Also save the interviewer's lines as audio.")
+@_speech_options
 def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
-             briefing: bool) -> None:
-    """Run a practice interview (spoken by default; --text to type)."""
+             briefing: bool, input_device: str | None, save_interviewer_audio: bool,
+             engine: str, model: Path | None, tts: str, voice: str | None, rate: int | None,
+             output_device: str | None, no_audio: bool) -> None:
+    """Run a practice interview: spoken and hands-free by default, --text to type."""
     from voice_coach.interview.scenario import load_scenario
-    from voice_coach.interview.text_session import run_text_session
     from voice_coach.transcripts.store import SessionStore
 
     spec = load_scenario(scenario)
-    if not text_mode:
-        raise UsageError("spoken practice is not available in this build: use --text")
     _sigterm_as_interrupt()
-    ui = TerminalUI(spec.interviewer, name)
-    result = run_text_session(spec, ui, SessionStore(), name=name, seed=seed, briefing=briefing)
+    if text_mode:
+        from voice_coach.interview.text_session import run_text_session
+
+        ui = TerminalUI(spec.interviewer, name)
+        result = run_text_session(spec, ui, SessionStore(), name=name, seed=seed,
+                                  briefing=briefing)
+    else:
+        from voice_coach.audio.capture import Microphone
+        from voice_coach.audio.devices import require_input
+        from voice_coach.audio.playback import open_player
+        from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+        from voice_coach.tts.registry import create_speaker
+        from voice_coach.voice_cli import (
+            EngineChoice,
+            TerminalVoiceUI,
+            load_recognizer_async,
+            resolve_engine,
+        )
+
+        require_input(input_device)
+        choice = EngineChoice(engine, model, tts, voice, rate)
+        engine_name = resolve_engine(choice)
+        recognizer = load_recognizer_async(choice)
+        speaker = create_speaker(tts, voice, rate)
+        options = VoiceOptions(
+            name=name, seed=seed, briefing=briefing, save_audio=not no_audio,
+            save_interviewer_audio=save_interviewer_audio and not no_audio,
+            meta={"engine": engine_name, "tts": tts, "voice": voice, "rate": rate},
+        )
+        voice_ui = TerminalVoiceUI(spec.interviewer, name)
+        with open_player(output_device) as player, Microphone(device=input_device) as mic:
+            session = VoiceSession(spec, mic, player, speaker, recognizer, SessionStore(),
+                                   voice_ui, options)
+            result = session.run()
     click.echo()
     click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")
 
@@ -150,19 +204,30 @@ class ScriptedUI(TerminalUI):
 @cli.command()
 @click.option("--scenario", "-s", default=None, help="Scenario id or file (default coffee-chat).")
 @click.option("--text", "text_mode", is_flag=True, help="Print the conversation, no audio.")
+@click.option("--fast", is_flag=True, help="Feed the candidate faster than real time, silently.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Interviewer's choices.")
-def demo(scenario: str | None, text_mode: bool, seed: int) -> None:
-    """Watch a scripted candidate go through a whole interview."""
+@_speech_options
+def demo(scenario: str | None, text_mode: bool, fast: bool, seed: int, engine: str,
+         model: Path | None, tts: str, voice: str | None, rate: int | None,
+         output_device: str | None, no_audio: bool) -> None:
+    """Watch (and hear) a scripted candidate go through a whole spoken interview."""
     from voice_coach.interview.scenario import load_scenario
-    from voice_coach.interview.text_session import run_text_session
     from voice_coach.transcripts.store import SessionStore
 
     spec = load_scenario(scenario)
     candidate = load_candidate(spec.id)
     _sigterm_as_interrupt()
-    ui = ScriptedUI(spec.interviewer, candidate)
-    result = run_text_session(spec, ui, SessionStore(), name=candidate.name, seed=seed,
-                              mode="demo-text")
+    if text_mode:
+        from voice_coach.interview.text_session import run_text_session
+
+        result = run_text_session(spec, ScriptedUI(spec.interviewer, candidate), SessionStore(),
+                                  name=candidate.name, seed=seed, mode="demo-text")
+    else:
+        from voice_coach.voice_cli import EngineChoice, run_demo
+
+        choice = EngineChoice(engine, model, tts, voice, rate)
+        result = run_demo(spec, candidate, choice, fast, seed, output_device,
+                          save_audio=not no_audio)
     click.echo()
     click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")
     click.echo(f"Read it again with: voice-coach show {result.session_id}")

@@ -148,6 +148,11 @@ class Controller:
             return self._step(self._close(EndReason.COMPLETED))
         return self._step(self._respond_answer(text))
 
+    def repeat_last(self) -> Step:
+        """The last group of lines again (for "repeat that", "slower", "resume")."""
+        again = tuple(Prompt(p.stage, p.kind, p.text, repeat=True) for p in self._last_group)
+        return Step(events=again, finished=self.finished, end_reason=self.end_reason)
+
     # --- stages -------------------------------------------------------------------------
 
     def _spec(self) -> StageSpec:
@@ -294,10 +299,7 @@ class Controller:
 
     def _command(self, command: Command) -> Step:
         if command is Command.REPEAT:
-            again = tuple(
-                Prompt(p.stage, p.kind, p.text, repeat=True) for p in self._last_group
-            )
-            return Step(events=again, command=command)
+            return Step(events=self.repeat_last().events, command=command)
         if command is Command.SKIP:
             if self.stage is Stage.WRAP_UP:
                 return self._step(self._close(EndReason.COMPLETED), command)

@@ -1,0 +1,421 @@
+"""The spoken, hands-free interview: the one module that wires devices, engines and the store."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from voice_coach.audio.capture import AudioSource
+from voice_coach.audio.format import SAMPLE_RATE, Pcm, frames, resample, write_wav
+from voice_coach.audio.playback import AudioSink, Playback
+from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
+from voice_coach.interview.controller import Controller, EndReason, Prompt, StageStart, Step
+from voice_coach.interview.language import Command
+from voice_coach.interview.recorder import Recorder, words_to_json
+from voice_coach.interview.scenario import Scenario
+from voice_coach.interview.stages import Stage
+from voice_coach.interview.text_session import SessionResult
+from voice_coach.listening.endpointer import EndpointConfig, Endpointer, EventKind
+from voice_coach.listening.vad import Vad, create_vad, level_meter
+from voice_coach.stt.base import Recognizer, Transcript
+from voice_coach.transcripts.store import SessionStore
+from voice_coach.tts.base import Speaker, Speech
+
+_LOGGER = logging.getLogger(__name__)
+
+RATE_STEP = 30
+"""Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
+DEFAULT_RATE = 175
+
+
+class VoiceUI(Protocol):
+    """What a spoken session shows on the terminal."""
+
+    def heading(self, title: str) -> None:
+        """A stage begins."""
+
+    def interviewer(self, text: str) -> None:
+        """The interviewer says a line."""
+
+    def listening(self, level: float, partial: str) -> None:
+        """Listening: the input level (0..1) and the partial transcript."""
+
+    def answer(self, text: str) -> None:
+        """The final text of an answer (or a command)."""
+
+    def note(self, text: str) -> None:
+        """A side note (paused, rate changed, model loading...)."""
+
+
+@dataclass(frozen=True)
+class VoiceOptions:
+    """Settings of one spoken session."""
+
+    name: str = "friend"
+    seed: int | None = None
+    briefing: bool = False
+    save_audio: bool = True
+    save_interviewer_audio: bool = False
+    mute_tail: float = 0.25
+    """Seconds the microphone stays muted after the interviewer stops (room echo)."""
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    vad: str = "auto"
+    mode: str = "voice"
+    partial_interval: float = 0.3
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Extra fields for the session_start event (engine, voice, rate...)."""
+
+
+@dataclass
+class Heard:
+    """One utterance of the user, on the session timeline."""
+
+    transcript: Transcript
+    start: float
+    end: float
+    audio_start: float
+    audio: Pcm
+    endpoint_mono: float | None
+    last_voice_mono: float | None
+
+    @property
+    def text(self) -> str:
+        """The recognised text."""
+        return self.transcript.text.strip()
+
+
+ListenHook = Callable[[Stage | None, str], None]
+"""Called when listening begins, with the stage and the interviewer's last line (the demo)."""
+
+
+class VoiceSession:
+    """Runs one spoken interview; every finished turn is on disk as the reply starts."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        source: AudioSource,
+        player: AudioSink,
+        speaker: Speaker,
+        recognizer: concurrent.futures.Future[Recognizer] | Recognizer,
+        store: SessionStore,
+        ui: VoiceUI,
+        options: VoiceOptions | None = None,
+        on_listen: ListenHook | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.source = source
+        self.player = player
+        self.speaker = speaker
+        self._recognizer = recognizer
+        self.store = store
+        self.ui = ui
+        self.options = options or VoiceOptions()
+        self.on_listen = on_listen
+        self.controller = Controller(scenario, name=self.options.name, seed=self.options.seed,
+                                     briefing=self.options.briefing)
+        self.endpointer = Endpointer(self.options.endpoint)
+        self.vad: Vad = create_vad(self.options.vad)
+        self.recorder: Recorder | None = None
+        self.latencies: list[dict[str, float]] = []
+        self._last_line = ""
+        self._prompt_count = 0
+
+    # --- the whole session ------------------------------------------------------------------
+
+    def run(self) -> SessionResult:
+        """Speak, listen, reply until the interview ends; map failures to a saved end reason."""
+        opts = self.options
+        writer = self.store.create(
+            self.scenario.id, opts.name, mode=opts.mode, seed=self.controller.seed,
+            interviewer=self.scenario.interviewer, company=self.scenario.company, **opts.meta,
+        )
+        self.recorder = Recorder(writer)
+        try:
+            reason = self._loop()
+        except KeyboardInterrupt:
+            self._stop_audio()
+            self._end_quietly(EndReason.INTERRUPTED)
+            raise Interrupted(
+                f"interrupted; session {writer.id} saved in {writer.folder}") from None
+        except (DeviceError, StorageError) as exc:
+            self._stop_audio()
+            self._end_quietly(EndReason.ERROR, error=str(exc))
+            raise type(exc)(f"{exc} (session {writer.id} saved in {writer.folder})") from None
+        except CoachError as exc:
+            self._stop_audio()
+            self._end_quietly(EndReason.ERROR, error=str(exc))
+            raise
+        self.recorder.end(reason.value)
+        return SessionResult(writer.id, reason, self.recorder.answers, str(writer.folder))
+
+    def _loop(self) -> EndReason:
+        self._speak(self.controller.start())
+        while not self.controller.finished:
+            heard = self._listen()
+            if heard is None:
+                return EndReason.STOPPED  # the source ended (a scripted demo ran out)
+            stage = self.controller.stage
+            command = _command_of(heard.text)
+            if command in (Command.PAUSE, Command.SLOWER, Command.FASTER, Command.RESUME):
+                self._meta_command(command, heard, stage)
+                continue
+            step = self.controller.respond(heard.text)
+            self.ui.answer(heard.text or "(no answer heard)")
+            self._speak(step, pending=(heard, stage, step.command))
+        return self.controller.end_reason or EndReason.COMPLETED
+
+    # --- speaking ---------------------------------------------------------------------------
+
+    def _speak(self, step: Step, pending: tuple[Heard, Stage | None, Command | None] | None = None,
+               ) -> None:
+        """Say a step's lines; the pending answer is stored the moment the reply starts."""
+        rec = self.recorder
+        assert rec is not None
+        self.source.mute()
+        try:
+            first_prompt = next((e for e in step.events if isinstance(e, Prompt)), None)
+            started: list[Playback] = []
+            if first_prompt is None and pending is not None:
+                self._store_heard(*pending, None)
+                pending = None
+            for event in step.events:
+                if isinstance(event, StageStart):
+                    if pending is None:
+                        rec.event(event)
+                        self.ui.heading(event.title)
+                    continue
+                clips, playbacks = self._play_line(event, started)
+                if pending is not None:
+                    # The reply is sounding: now store the answer, then the stage changes
+                    # that came before this line.
+                    self._store_heard(*pending, playbacks[0] if playbacks else None)
+                    pending = None
+                    for ev in step.events:
+                        if ev is event:
+                            break
+                        if isinstance(ev, StageStart):
+                            rec.event(ev)
+                            self.ui.heading(ev.title)
+                self.ui.interviewer(event.text)
+                self._record_prompt(event, clips, playbacks)
+                self._last_line = event.text
+                self.player.wait()
+        finally:
+            self.source.unmute(self.options.mute_tail)
+
+    def _play_line(self, prompt: Prompt, started: list[Playback]) -> tuple[list[Speech],
+                                                                           list[Playback]]:
+        clips: list[Speech] = []
+        playbacks: list[Playback] = []
+        for speech in self.speaker.synth_sentences(prompt.text):
+            clips.append(speech)
+            if len(speech.samples):
+                pb = self.player.play(speech.samples, speech.rate)
+                playbacks.append(pb)
+                if len(playbacks) == 1:
+                    _wait_first_sample(pb)
+        started.extend(playbacks)
+        return clips, playbacks
+
+    def _record_prompt(self, prompt: Prompt, clips: list[Speech],
+                       playbacks: list[Playback]) -> None:
+        rec = self.recorder
+        assert rec is not None
+        self._prompt_count += 1
+        extra: dict[str, Any] = {}
+        seconds = sum(c.seconds for c in clips)
+        if playbacks:
+            first = playbacks[0].first_sample_at or time.monotonic()
+            start = rec.now() - max(0.0, time.monotonic() - first)
+            extra["speech_start"] = round(start, 3)
+            extra["speech_end"] = round(start + seconds, 3)
+        if self.options.save_interviewer_audio and clips and seconds > 0:
+            name = f"prompt-{self._prompt_count:03d}.wav"
+            audio = np.concatenate([resample(c.samples, c.rate) for c in clips])
+            write_wav(rec.writer.audio_path(name), audio)
+            extra["audio"] = name
+        rec.event(prompt, **extra)
+
+    def _store_heard(self, heard: Heard, stage: Stage | None, command: Command | None,
+                     reply: Playback | None) -> None:
+        rec = self.recorder
+        assert rec is not None
+        if command is not None:
+            rec.command(stage, command, heard.text, heard.start, heard.end)
+            return
+        extra: dict[str, Any] = {"engine": heard.transcript.engine}
+        if heard.transcript.words:
+            extra["words"] = words_to_json(heard.transcript.words, heard.audio_start)
+        if self.options.save_audio and len(heard.audio):
+            name = f"answer-{rec.answers + 1:03d}.wav"
+            write_wav(rec.writer.audio_path(name), heard.audio)
+            extra["audio"] = name
+            extra["audio_start"] = round(heard.audio_start, 3)
+        if reply is not None and reply.first_sample_at and heard.endpoint_mono:
+            latency = {"from_endpoint": round(reply.first_sample_at - heard.endpoint_mono, 3)}
+            if heard.last_voice_mono is not None:
+                latency["from_voice"] = round(reply.first_sample_at - heard.last_voice_mono, 3)
+            extra["latency"] = latency
+            self.latencies.append(latency)
+        rec.answer(stage, heard.text, heard.start, heard.end, **extra)
+
+    # --- listening --------------------------------------------------------------------------
+
+    def recognizer(self) -> Recognizer:
+        """The recognizer, waiting for the background load the first time."""
+        if isinstance(self._recognizer, concurrent.futures.Future):
+            if not self._recognizer.done():
+                self.ui.note("(loading the speech model...)")
+            self._recognizer = self._recognizer.result()
+        return self._recognizer
+
+    def _listen(self) -> Heard | None:
+        """Wait for one answer: endpointing, streaming recognition; None if the source ended."""
+        rec = self.recorder
+        assert rec is not None
+        recognizer = self.recognizer()
+        if self.on_listen is not None:
+            self.on_listen(self.controller.stage, self._last_line)
+        ep, vad = self.endpointer, self.vad
+        ep.reset()
+        vad.reset()
+        recognizer.start()
+        t0 = rec.now()
+        speaking = False
+        next_partial = 0.0
+        endpoint_mono: float | None = None
+        while True:
+            chunk = self.source.read(timeout=0.2)
+            if chunk is None:
+                if getattr(self.source, "finished", False) and not speaking:
+                    return None
+                continue
+            frame = chunk.samples
+            events = ep.process(frame, vad.is_speech(frame))
+            kinds = {e.kind for e in events}
+            if EventKind.SPEECH_START in kinds:
+                speaking = True
+                for f in frames(ep.utterance(), pad=False):
+                    recognizer.accept(f)
+            elif speaking:
+                recognizer.accept(frame)
+            if EventKind.SILENCE_START in kinds:
+                prepare = getattr(recognizer, "prepare_tail", None)
+                if prepare is not None:
+                    prepare()
+            if EventKind.ENDPOINT in kinds or EventKind.NO_SPEECH in kinds:
+                endpoint_mono = time.monotonic()
+                break
+            if ep.now >= next_partial:
+                next_partial = ep.now + self.options.partial_interval
+                partial = recognizer.partial() if speaking else ""
+                ep.set_hint(partial)
+                self.ui.listening(level_meter(frame), partial)
+        if not speaking:
+            recognizer.finish()
+            return Heard(Transcript("", engine=recognizer.name), t0 + ep.now, t0 + ep.now,
+                         t0 + ep.now, np.zeros(0, np.int16), None, None)
+        transcript = recognizer.finish()
+        speech_start = ep.speech_start or 0.0
+        last_voice = ep.last_voice_time if ep.last_voice_time is not None else ep.now
+        utt_start = ep.utterance_start or 0.0
+        # Stream time runs with the audio; the last voiced frame was (now - last_voice) ago.
+        last_voice_mono = endpoint_mono - (ep.now - last_voice) / _speed(self.source)
+        return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
+                     ep.utterance(), endpoint_mono, last_voice_mono)
+
+    # --- hands-free commands that steer the session, not the conversation -------------------
+
+    def _meta_command(self, command: Command, heard: Heard, stage: Stage | None) -> None:
+        rec = self.recorder
+        assert rec is not None
+        self.ui.answer(heard.text)
+        if command is Command.RESUME:
+            self._store_heard(heard, stage, command, None)
+            return  # not paused: nothing to resume
+        if command is Command.PAUSE:
+            self._store_heard(heard, stage, command, None)
+            self._say_aside("Okay, paused. Say 'resume' when you're ready.")
+            self.ui.note("(paused: say 'resume' to go on)")
+            while True:
+                again = self._listen()
+                if again is None:
+                    return
+                if _command_of(again.text) is Command.RESUME:
+                    self.ui.answer(again.text)
+                    self._store_heard(again, stage, Command.RESUME, None)
+                    break
+                if _command_of(again.text) is Command.END:
+                    self._store_heard(again, stage, Command.END, None)
+                    self._speak(self.controller.respond(again.text))
+                    return
+            self._say_aside("Welcome back.")
+            self._speak(self.controller.repeat_last())
+            return
+        current = self.speaker.rate_wpm or DEFAULT_RATE
+        delta = -RATE_STEP if command is Command.SLOWER else RATE_STEP
+        new_rate = max(80, min(400, current + delta))
+        self.speaker.set_rate(new_rate)
+        self._store_heard(heard, stage, command, None)
+        self.ui.note(f"(speech rate {new_rate} words a minute)")
+        self._say_aside("Sure, I'll speak more slowly." if delta < 0 else "Sure, a bit faster.")
+        self._speak(self.controller.repeat_last())
+
+    def _say_aside(self, text: str) -> None:
+        """Say something outside the conversation (not recorded as a prompt)."""
+        self.source.mute()
+        try:
+            for speech in self.speaker.synth_sentences(text):
+                if len(speech.samples):
+                    self.player.play(speech.samples, speech.rate)
+            self.player.wait()
+        finally:
+            self.source.unmute(self.options.mute_tail)
+
+    # --- failure paths ----------------------------------------------------------------------
+
+    def _stop_audio(self) -> None:
+        try:
+            self.player.stop()
+        except Exception as exc:
+            _LOGGER.debug("stopping playback: %s", exc)
+
+    def _end_quietly(self, reason: EndReason, **extra: Any) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.end(reason.value, **extra)
+        except Exception as exc:
+            _LOGGER.warning("could not record the end of the session: %s", exc)
+
+
+def _command_of(text: str) -> Command | None:
+    from voice_coach.interview.language import parse_command
+
+    return parse_command(text)
+
+
+def _speed(source: AudioSource) -> float:
+    """How fast the source's stream clock runs against the wall clock."""
+    if getattr(source, "realtime", True) is False:
+        return float("inf")
+    return float(getattr(source, "speed", 1.0))
+
+
+def _wait_first_sample(pb: Playback, timeout: float = 0.5) -> None:
+    """Wait until the first sample of a clip has been handed to the device (a few ms)."""
+    deadline = time.monotonic() + timeout
+    while pb.first_sample_at is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def pcm16k(speech: Speech) -> Pcm:
+    """A synthesised clip as 16 kHz mono int16."""
+    return resample(speech.samples, speech.rate, SAMPLE_RATE)
