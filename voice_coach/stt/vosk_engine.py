@@ -95,7 +95,9 @@ class VoskRecognizer(Recognizer):
         if path is None:
             raise EngineUnavailable(NO_MODEL_HINT.format(models=config.user_models_dir()))
         if not looks_like_vosk_model(path):
-            raise EngineUnavailable(f"{path} is not a vosk model folder (no am/, conf/ or final.mdl)")
+            raise EngineUnavailable(
+                f"{path} is not a vosk model folder (no am/, conf/ or final.mdl)"
+            )
         vosk.SetLogLevel(-1)
         _LOGGER.info("loading vosk model %s", path)
         try:
