@@ -94,7 +94,9 @@ def _leftovers(dest: Path) -> list[str]:
 def test_good_download(server: _Server, entry: None, tmp_path: Path) -> None:
     server.put(ARCHIVE, _model_zip())
     seen: list[tuple[int, int | None]] = []
-    path = download_model("small-en", tmp_path, server.url, progress=lambda d, t: seen.append((d, t)))
+    path = download_model(
+        "small-en", tmp_path, server.url, progress=lambda d, t: seen.append((d, t))
+    )
     assert path == tmp_path / "small-en"
     assert (path / "am" / "final.mdl").read_bytes() == b"acoustic"
     assert _leftovers(tmp_path) == ["small-en"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ def spy() -> SpyModel:
 
 
 @pytest.fixture
-def rec(spy: SpyModel) -> WhisperRecognizer:
+def rec(spy: SpyModel) -> Iterator[WhisperRecognizer]:
     settings = WhisperSettings(pause_ms=300, min_segment_ms=1000)
     r = WhisperRecognizer(settings=settings, model=spy, is_speech=lambda f: rms(f) > 500)
     yield r
@@ -92,7 +93,8 @@ def test_pause_hands_segment_to_worker_and_offsets_times(
     assert spy.calls[0] == pytest.approx(1.5, abs=0.05)  # 1.2 s speech + 0.3 s pause
     first, second = result.words
     assert first.start == pytest.approx(0.1)
-    assert second.start == pytest.approx(1.5 + 0.1, abs=0.05)  # offset to the utterance start
+    # Offset to the utterance start; the segment starts lead_ms (0.2 s) before its speech.
+    assert second.start == pytest.approx(1.8 - 0.2 + 0.1, abs=0.05)
 
 
 def test_short_speech_is_not_cut(rec: WhisperRecognizer, spy: SpyModel) -> None:

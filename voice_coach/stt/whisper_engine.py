@@ -42,6 +42,11 @@ class WhisperSettings:
     min_segment_ms: int = 1500
     """Shorter segments are not cut: every whisper call has a fixed cost and short audio has
     little context."""
+    min_voiced_ms: int = 150
+    """A segment with less voiced audio is noise (a click, a breath) and is never decoded."""
+    lead_ms: int = 200
+    """Silence kept before the first voiced frame; whisper stretches its first word over any
+    longer leading silence, which would spoil word timings."""
 
 
 @dataclass
@@ -121,6 +126,7 @@ class WhisperRecognizer(Recognizer):
         else:
             self.model_name = str(model_path or type(model).__name__)
         self._model = model
+        self._given_speech_test = is_speech
         self._is_speech = is_speech or _webrtc_speech_test(self.settings.vad_mode)
         # One worker: segments are decoded in order and the model is never used concurrently.
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="whisper")
@@ -131,11 +137,16 @@ class WhisperRecognizer(Recognizer):
 
     def _reset(self) -> None:
         """Forget the current utterance."""
+        if self._given_speech_test is None:
+            # A fresh webrtcvad: its hangover would otherwise carry the last utterance's
+            # speech into the start of this one.
+            self._is_speech = _webrtc_speech_test(self.settings.vad_mode)
         self._audio: list[Pcm] = []
         self._samples = 0
         self._pending = np.zeros(0, np.int16)
         self._seg_start = 0
-        self._seg_voiced = False
+        self._seg_voiced_frames = 0
+        self._seg_speech_start = 0
         self._silent_frames = 0
         self._jobs: list[_Job] = []
         self._spec: _Speculation | None = None
@@ -180,12 +191,27 @@ class WhisperRecognizer(Recognizer):
             self._audio = [np.concatenate(self._audio)]
         return self._audio[0] if self._audio else np.zeros(0, np.int16)
 
-    def _has_speech(self, samples: Pcm) -> bool:
-        """True when any 30 ms frame of ``samples`` is voiced."""
+    @property
+    def _seg_voiced(self) -> bool:
+        """True when the current segment holds enough voiced audio to be speech."""
+        return self._seg_voiced_frames * FRAME_MS >= self.settings.min_voiced_ms
+
+    def _speech_start(self, samples: Pcm) -> int | None:
+        """Sample where speech begins (first voiced frame), or None when it is not speech."""
+        first: int | None = None
+        voiced = 0
         for i in range(0, len(samples) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
             if self._is_speech(samples[i : i + FRAME_SAMPLES]):
-                return True
-        return False
+                first = i if first is None else first
+                voiced += 1
+                if voiced * FRAME_MS >= self.settings.min_voiced_ms:
+                    return first
+        return None
+
+    def _lead(self) -> int:
+        """Where the current segment's audio starts: a little before its first voiced frame."""
+        pad = self.settings.lead_ms * SAMPLE_RATE // 1000
+        return max(self._seg_start, self._seg_speech_start - pad)
 
     # -- streaming ---------------------------------------------------------------------------
 
@@ -214,7 +240,9 @@ class WhisperRecognizer(Recognizer):
                 _LOGGER.debug("speech resumed: discarding speculative tail")
                 self._spec.job.future.cancel()
                 self._spec = None
-            self._seg_voiced = True
+            if self._seg_voiced_frames == 0:
+                self._seg_speech_start = self._samples - FRAME_SAMPLES
+            self._seg_voiced_frames += 1
             self._silent_frames = 0
             return
         self._silent_frames += 1
@@ -233,11 +261,11 @@ class WhisperRecognizer(Recognizer):
         if self._spec is not None and self._spec.start == self._seg_start:
             job = self._spec.job  # the speculation already decodes this segment's speech
         else:
-            job = self._submit(self._utterance()[self._seg_start : end], self._seg_start)
+            job = self._submit(self._utterance()[self._lead() : end], self._lead())
         self._spec = None
         self._jobs.append(job)
         self._seg_start = end
-        self._seg_voiced = False
+        self._seg_voiced_frames = 0
 
     def prepare_tail(self) -> bool:
         """Start decoding the current tail now, betting the user has finished; True if started.
@@ -247,8 +275,8 @@ class WhisperRecognizer(Recognizer):
         """
         if self._spec is not None or not self._seg_voiced:
             return False
-        tail = self._utterance()[self._seg_start : self._samples]
-        self._spec = _Speculation(self._submit(tail, self._seg_start), self._seg_start)
+        tail = self._utterance()[self._lead() : self._samples]
+        self._spec = _Speculation(self._submit(tail, self._lead()), self._seg_start)
         return True
 
     @property
@@ -276,7 +304,7 @@ class WhisperRecognizer(Recognizer):
         if self._spec is not None:
             self._jobs.append(self._spec.job)
         elif self._seg_voiced:
-            self._jobs.append(self._submit(self._utterance()[self._seg_start :], self._seg_start))
+            self._jobs.append(self._submit(self._utterance()[self._lead() :], self._lead()))
         jobs = self._jobs
         self._jobs = []
         self._reset()
@@ -296,9 +324,11 @@ class WhisperRecognizer(Recognizer):
 
     def transcribe(self, samples: Pcm) -> Transcript:
         """Decode one whole utterance in a single call; silence never reaches the model."""
-        if not self._has_speech(samples):
+        first = self._speech_start(samples)
+        if first is None:
             return self._transcript([])
-        return self._transcript(self._submit(samples, 0).future.result())
+        lead = max(0, first - self.settings.lead_ms * SAMPLE_RATE // 1000)
+        return self._transcript(self._submit(samples[lead:], lead).future.result())
 
     def close(self) -> None:
         """Stop the worker thread."""
