@@ -1,0 +1,117 @@
+"""Click commands for speech-to-text: ``transcribe`` and ``models list|download``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from voice_coach.errors import UsageError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@click.command()
+@click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--engine", "-e", default="auto", show_default=True,
+              help="auto, vosk, whisper or sphinx.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
+              help="Model folder for the engine (a vosk model folder, for example).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON with word timings.")
+def transcribe(audio: tuple[Path, ...], engine: str, model_path: Path | None,
+               as_json: bool) -> None:
+    """Transcribe WAV/FLAC files (any rate or channel count)."""
+    from voice_coach.audio.format import read_audio
+    from voice_coach.stt.registry import create_recognizer
+
+    for path in audio:
+        if not path.is_file():
+            raise UsageError(f"no such audio file: {path}")
+    if model_path is not None and not model_path.exists():
+        raise UsageError(f"no such model folder: {model_path}")
+    recognizer = create_recognizer(engine, model_path)
+    results: list[dict[str, Any]] = []
+    try:
+        for path in audio:
+            try:
+                samples = read_audio(path)
+            except Exception as exc:  # soundfile raises its own error types for bad files
+                raise UsageError(f"cannot read audio {path}: {exc}") from exc
+            began = time.perf_counter()
+            result = recognizer.transcribe(samples)
+            seconds = time.perf_counter() - began
+            if as_json:
+                results.append(
+                    {
+                        "file": str(path),
+                        "text": result.text,
+                        "words": [dataclasses.asdict(w) for w in result.words],
+                        "engine": result.engine,
+                        "model": result.model,
+                        "seconds": round(seconds, 3),
+                    }
+                )
+            else:
+                click.echo(f"{path}: {result.text}")
+    finally:
+        recognizer.close()
+    if as_json:
+        click.echo(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def models(ctx: click.Context) -> None:
+    """Speech engines and models: list them (default) or download a vosk model."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(models_list)
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def models_list(as_json: bool = False) -> None:
+    """Show installed engines, vosk models found, and what auto picks."""
+    from voice_coach.stt.models import list_models
+
+    infos = list_models()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(i) for i in infos], indent=2))
+        return
+    for info in infos:
+        mark = "*" if info.auto else ("+" if info.available else "-")
+        where = f" ({info.path})" if info.path else ""
+        click.echo(f"{mark} {info.kind:<10} {info.name:<12} {info.detail}{where}")
+    if not any(i.kind == "vosk-model" for i in infos):
+        click.echo("no vosk model found: 'voice-coach models download small-en' gets one")
+
+
+@models.command("download")
+@click.argument("name")
+@click.option("--url", "base_url", default=None,
+              help="Base URL to download from (default: the vosk project, or "
+                   "$VOICE_COACH_MODEL_URL).")
+def models_download(name: str, base_url: str | None) -> None:
+    """Download a vosk model (small-en, lgraph-en) into the voice-coach home."""
+    from voice_coach.stt.models import CATALOGUE, download_model
+
+    if name not in CATALOGUE:
+        raise UsageError(f"unknown model {name!r}: choose one of {', '.join(CATALOGUE)}")
+    state = {"last": -1}
+
+    def progress(done: int, total: int | None) -> None:
+        # Percent steps (or whole megabytes) on stderr so stdout stays clean.
+        step = done * 100 // total if total else done >> 20
+        if step != state["last"]:
+            state["last"] = step
+            text = f"{step}%" if total else f"{step} MB"
+            click.echo(f"\rdownloading {name}: {text}", nl=False, err=True)
+
+    path = download_model(name, base_url=base_url, progress=progress)
+    if state["last"] >= 0:
+        click.echo("", err=True)
+    click.echo(f"installed {name} in {path}")
