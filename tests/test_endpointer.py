@@ -146,14 +146,24 @@ def test_finished_sentence_ends_sooner() -> None:
         ("so um", 2.0),
         ("because,", 2.0),
         ("I like it.", 1.2),  # too short to count as finished
-        ("I think that went really well overall.", 0.8),
-        ("I think that went really well overall", 1.2),  # no punctuation: default
-        ("we did the whole thing and.", 0.8),
+        ("I think that went really well overall.", 0.7),
+        # engines without punctuation: finished unless it ends on a cue
+        ("I think that went really well overall", 0.7),
+        ("I think that went really well, overall", 1.2),  # punctuated, mid-sentence
+        ("we did the whole thing and.", 0.7),
         ("Yes, and I also tried the other approach, THE", 2.0),
     ],
 )
 def test_required_silence(hint: str, expected: float) -> None:
     assert required_silence(hint, EndpointConfig()) == pytest.approx(expected)
+
+
+def test_expected_length_keeps_waiting_through_a_thinking_pause() -> None:
+    first_sentence = "At my last job I built a data pipeline for sales reporting."
+    assert required_silence(first_sentence, EndpointConfig()) == pytest.approx(0.7)
+    # A discussion question wants a developed answer: one sentence is not the end yet.
+    assert required_silence(first_sentence, EndpointConfig(), expected_words=25) == (
+        pytest.approx(1.2))
 
 
 def test_lone_voiced_frame_in_pause_does_not_resume_or_reset_timer() -> None:

@@ -302,9 +302,10 @@ def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
 def _register_engine_commands() -> None:
     """Add the commands that live next to the engines and devices they drive."""
     from voice_coach.audio_cli import devices, doctor
+    from voice_coach.stt_cli import models, transcribe
     from voice_coach.tts_cli import say
 
-    for command in (say, devices, doctor):
+    for command in (say, transcribe, models, devices, doctor):
         cli.add_command(command)
 
 

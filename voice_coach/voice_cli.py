@@ -116,8 +116,16 @@ def candidate_audio(candidate: ScriptedCandidate, speaker: Speaker, text: str) -
             pieces.append(np.zeros(int(CANDIDATE_PAUSE * SAMPLE_RATE), np.int16))
         if part.strip():
             speech = speaker.synth(part.strip())
-            pieces.append(resample(speech.samples, speech.rate))
+            pieces.append(trim_silence(resample(speech.samples, speech.rate)))
     return np.concatenate(pieces)
+
+
+def trim_silence(samples: Pcm, threshold: int = 300) -> Pcm:
+    """Cut a clip's leading and trailing silence (espeak-ng adds ~0.3 s), so pauses are exact."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if len(loud) == 0:
+        return samples[:0]
+    return samples[loud[0] : loud[-1] + 1]
 
 
 def run_demo(

@@ -86,7 +86,7 @@ def load_candidate(scenario_id: str, path: Path | None = None) -> ScriptedCandid
         if not isinstance(pool, list):
             raise ScenarioError(f"{path}: answers.{stage.value} must be a list")
         answers[stage] = [_scripted(item, path, stage) for item in pool]
-    return ScriptedCandidate(str(data.get("name", "Jane")), str(data.get("voice", "en-us+f3")),
+    return ScriptedCandidate(str(data.get("name", "Jane")), str(data.get("voice", "en-us+m3")),
                              answers, path)
 
 

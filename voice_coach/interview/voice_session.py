@@ -29,6 +29,16 @@ from voice_coach.tts.base import Speaker, Speech
 
 _LOGGER = logging.getLogger(__name__)
 
+EXPECTED_WORDS: dict[Stage, int] = {
+    Stage.GREETING: 8,
+    Stage.ICEBREAKERS: 6,
+    Stage.DISCUSSION: 25,
+    Stage.YOUR_QUESTIONS: 0,
+    Stage.WRAP_UP: 0,
+}
+"""Words before an answer may sound finished: discussion answers should develop an example,
+so a one-sentence start followed by a pause is a thinking pause, not the end."""
+
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
 DEFAULT_RATE = 175
@@ -285,6 +295,7 @@ class VoiceSession:
             self.on_listen(self.controller.stage, self._last_line)
         ep, vad = self.endpointer, self.vad
         ep.reset()
+        ep.expect(EXPECTED_WORDS.get(self.controller.stage or Stage.GREETING, 0))
         vad.reset()
         recognizer.start()
         t0 = rec.now()

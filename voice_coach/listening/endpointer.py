@@ -90,8 +90,8 @@ class EndpointConfig:
     """Pause that ends an answer."""
     continuation_extra: float = 0.8
     """Added to ``end_silence`` when the partial transcript ends on a continuation cue."""
-    finished_silence: float = 0.8
-    """Shorter pause when the partial transcript looks like a finished sentence."""
+    finished_silence: float = 0.7
+    """Shorter pause when the partial transcript looks like a finished answer."""
     finished_min_words: int = 6
     """Words a partial needs before it can count as finished."""
     no_speech_timeout: float = 8.0
@@ -102,14 +102,23 @@ class EndpointConfig:
     sample_rate: int = SAMPLE_RATE
 
 
-def required_silence(hint: str, config: EndpointConfig) -> float:
-    """Pause needed to end an answer whose partial transcript is ``hint``."""
+def required_silence(hint: str, config: EndpointConfig, expected_words: int = 0) -> float:
+    """Pause needed to end an answer whose partial transcript is ``hint``.
+
+    An answer sounds finished when it ends a sentence (or, from engines that give no
+    punctuation, does not end on a continuation cue) and is at least as long as the question
+    wants (``expected_words``): a one-sentence start to a discussion answer is followed by a
+    thinking pause more often than by silence.
+    """
     words = _WORD.findall(hint.lower())
     if not words:
         return config.end_silence
-    if words[-1] in config.continuation_cues and not _SENTENCE_END.search(hint):
+    ends_sentence = bool(_SENTENCE_END.search(hint))
+    if words[-1] in config.continuation_cues and not ends_sentence:
         return config.end_silence + config.continuation_extra
-    if _SENTENCE_END.search(hint) and len(words) >= config.finished_min_words:
+    unpunctuated = not re.search(r"[.!?,;]", hint)
+    long_enough = len(words) >= max(config.finished_min_words, expected_words)
+    if long_enough and (ends_sentence or unpunctuated):
         return min(config.finished_silence, config.end_silence)
     return config.end_silence
 
@@ -126,6 +135,7 @@ class Endpointer:
         self.state = EndpointState.QUIET
         self._samples_seen = 0
         self._hint = ""
+        self._expected_words = 0
         # Recent frames before speech (pre-roll plus the start window), with their flags.
         self._recent: deque[tuple[Pcm, bool, float]] = deque()
         self._utterance: list[Pcm] = []
@@ -148,9 +158,13 @@ class Endpointer:
         """Give the current partial transcript, so the pause needed can adapt to it."""
         self._hint = text
 
+    def expect(self, words: int) -> None:
+        """How long an answer this question wants, in words (0: no expectation)."""
+        self._expected_words = words
+
     def silence_needed(self) -> float:
         """The pause that would end the answer now."""
-        return required_silence(self._hint, self.config)
+        return required_silence(self._hint, self.config, self._expected_words)
 
     def utterance(self) -> Pcm:
         """Audio of the answer so far: pre-roll, speech and trailing silence."""

@@ -272,7 +272,11 @@ class EspeakSpeaker(Speaker):
         self._worker = _worker()
         self._voice_id: str | None = None
         if voice:
-            self._voice_id = find_voice(voice, list_voices()).id
+            # espeak-ng takes a variant after "+" ("en-us+f3": a female variant of en-us).
+            base, _, variant = voice.partition("+")
+            self._voice_id = find_voice(base, list_voices()).id
+            if variant:
+                self._voice_id += "+" + variant
 
     @property
     def voice_id(self) -> str | None:
