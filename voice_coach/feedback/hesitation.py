@@ -71,7 +71,8 @@ def voicing(samples: Pcm) -> npt.NDArray[np.float64]:
     scaled = acf[:, lo : hi + 1] * (n / (n - lags))[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         peak = np.where(energy > 0, scaled.max(axis=1) / energy, 0.0)
-    return np.clip(np.nan_to_num(peak), 0.0, 1.0)
+    out: npt.NDArray[np.float64] = np.clip(np.nan_to_num(peak), 0.0, 1.0)
+    return out
 
 
 def voice_activity(samples: Pcm, vad: Vad) -> npt.NDArray[np.bool_]:
