@@ -42,7 +42,7 @@ FILLERS: tuple[str, ...] = (
 LIKE_NOT_FILLER_AFTER = frozenset(
     """i you we they he she would i'd you'd we'd they'd don't didn't doesn't really also
     feel feels felt look looks looked sound sounds seem seems things something nothing
-    anything everything just more much very is was be""".split()
+    anything everything just more much very""".split()
 )
 """"like" after these words is a verb or a comparison ("I like hiking", "feels like"), not a
 filler (ours: a simple context rule, errs towards not counting)."""
