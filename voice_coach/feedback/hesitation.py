@@ -107,13 +107,13 @@ def _drop_short(flags: npt.NDArray[np.bool_], min_frames: int) -> npt.NDArray[np
     return out
 
 
-def word_coverage(count: int, audio_start: float,
-                  words: Sequence[tuple[float, float]]) -> npt.NDArray[np.bool_]:
-    """Per frame, whether a recognised word (widened by ``WORD_MARGIN_S``) covers its centre."""
+def word_coverage(count: int, audio_start: float, words: Sequence[tuple[float, float]],
+                  margin: float = th.WORD_MARGIN_S) -> npt.NDArray[np.bool_]:
+    """Per frame, whether a recognised word (widened by ``margin``) covers its centre."""
     centres = audio_start + (np.arange(count) + 0.5) * FRAME_S
     covered = np.zeros(count, dtype=bool)
     for start, end in words:
-        covered |= (centres >= start - th.WORD_MARGIN_S) & (centres <= end + th.WORD_MARGIN_S)
+        covered |= (centres >= start - margin) & (centres <= end + margin)
     return covered
 
 
@@ -159,7 +159,8 @@ def find_hesitations(samples: Pcm, audio_start: float, vad: Vad,
         return Span(round(audio_start + a * FRAME_S, 3), round(audio_start + b * FRAME_S, 3))
 
     covered = word_coverage(count, audio_start, words or ())
-    sound = voice | covered
+    # A pause is measured between the words themselves, not their widened margins.
+    sound = voice | word_coverage(count, audio_start, words or (), margin=0.0)
     # Long pauses: silence (no voice, no word) between the first and last sound.
     stretches = [span(a, b) for a, b in _runs(sound)]
     long_pauses = pauses_between([(s.start, s.end) for s in stretches])
