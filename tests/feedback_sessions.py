@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,21 +66,29 @@ class Crafted:
         return self.audio.get(path.name)
 
 
-def _answer_words(turn: Turn, start: float) -> tuple[list[dict[str, Any]], list[tuple[float,
-                                                                                         Pcm]]]:
+Voice = Callable[[str], Pcm]
+"""Audio for one word (or for "um" in a hum), e.g. espeak-ng speech."""
+
+
+def _answer_words(turn: Turn, start: float, voice: Voice | None = None
+                  ) -> tuple[list[dict[str, Any]], list[tuple[float, Pcm]]]:
     """Word events from ``start`` and the audio pieces (session time, samples) to place."""
     tokens = turn.answer.split()
     t = start
     out: list[dict[str, Any]] = []
     pieces: list[tuple[float, Pcm]] = []
     for i, tok in enumerate(tokens):
-        out.append({"text": tok.strip(",.?!"), "start": round(t, 3),
-                    "end": round(t + turn.word_s, 3), "confidence": 0.9})
-        pieces.append((t, buzz(turn.word_s, f0=120 + 10 * (i % 5))))
-        t += turn.word_s
+        word = tok.strip(",.?!")
+        samples = voice(word) if voice else buzz(turn.word_s, f0=120 + 10 * (i % 5))
+        length = round(len(samples) / SAMPLE_RATE, 3)
+        out.append({"text": word, "start": round(t, 3), "end": round(t + length, 3),
+                    "confidence": 0.9})
+        pieces.append((t, samples))
+        t += length
         gap = turn.pauses.get(i, turn.gap_s)
         if i in turn.hums:
-            pieces.append((t + (gap - turn.hums[i]) / 2, buzz(turn.hums[i], f0=110)))
+            hum = voice("um") if voice else buzz(turn.hums[i], f0=110)
+            pieces.append((t + (gap - len(hum) / SAMPLE_RATE) / 2, hum))
         if i in turn.breaths:
             pieces.append((t + (gap - turn.breaths[i]) / 2, hiss(turn.breaths[i], 0.03)))
         if i < len(tokens) - 1:
@@ -90,7 +98,8 @@ def _answer_words(turn: Turn, start: float) -> tuple[list[dict[str, Any]], list[
 
 def write_spoken(store: SessionStore, turns: Sequence[Turn], *, name: str = "Jane",
                  interviewer: str = "Alex Morgan", end: str | None = "completed",
-                 files: bool = False, mode: str = "voice") -> Crafted:
+                 files: bool = False, mode: str = "voice", voice: Voice | None = None
+                 ) -> Crafted:
     """Write a spoken session; with ``files`` the answers' WAVs are written to disk too."""
     writer = store.create("coffee-chat", name, mode=mode, interviewer=interviewer,
                           company="Brightwave", voice="en-us", rate=170, engine="whisper")
@@ -105,7 +114,7 @@ def write_spoken(store: SessionStore, turns: Sequence[Turn], *, name: str = "Jan
                        "t": round(t, 3), "speech_start": round(t, 3),
                        "speech_end": round(t + turn.prompt_s, 3)})
         t += turn.prompt_s + turn.delay
-        words, pieces = _answer_words(turn, t)
+        words, pieces = _answer_words(turn, t, voice)
         a_start, a_end = words[0]["start"], words[-1]["end"]
         event: dict[str, Any] = {"type": "answer", "stage": stage, "text": turn.answer,
                                  "start": a_start, "end": a_end, "words": words,
@@ -117,7 +126,7 @@ def write_spoken(store: SessionStore, turns: Sequence[Turn], *, name: str = "Jan
             total = int((a_end - audio_start + 0.5) * SAMPLE_RATE)
             pcm = silence(total / SAMPLE_RATE)
             for at, samples in pieces:
-                i = int(round((at - audio_start) * SAMPLE_RATE))
+                i = round((at - audio_start) * SAMPLE_RATE)
                 pcm[i : i + len(samples)] = samples[: len(pcm) - i]
             fname = f"answer-{n:03d}.wav"
             audio[fname] = pcm

@@ -1,4 +1,4 @@
-"""Hesitations in audio: filled pauses with no recognised word, long pauses; not silence or breath."""
+"""Hesitations in audio: filled pauses with no recognised word, long pauses; not breaths."""
 
 from __future__ import annotations
 

@@ -198,7 +198,7 @@ def test_cut_short_session_analyses_complete_turns(coach_home: Path) -> None:
 def test_render_and_summary_lines(spoken: Crafted) -> None:
     r = analyse(spoken.session, audio_loader=no_audio)
     text = rep.render_text(r)
-    for needle in ("Top tips", "1. turn 3 (discussion)", "Pace", "151.8" if False else "wpm",
+    for needle in ("Top tips", "1. turn 3 (discussion)", "Pace", f"{r.pace.wpm:.0f} wpm",
                    "Fillers", "Hedges", "Filled pauses (audio)", "Long pauses",
                    "Start after question", "Talk ratio", "Your questions", "Wrap-up",
                    "Key points", "the data pipeline (turn 3, discussion)", "Turns"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -53,19 +54,25 @@ class MetricSpec:
     label: str
     fmt: str
     target: tuple[float, float] | None
+    """The good band (an upper bound of ``inf``: "at least")."""
+    resolution: float
+    """Differences smaller than about this are noise: the sparkline does not magnify them."""
 
 
 METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("wpm", "Pace (wpm)", "{:.0f}", th.PACE_WPM),
-    MetricSpec("fillers_per_100", "Fillers / 100 words", "{:.1f}", (0.0, th.FILLER_PER_100[1])),
-    MetricSpec("hedges_per_100", "Hedges / 100 words", "{:.1f}", (0.0, th.HEDGE_PER_100_MAX)),
+    MetricSpec("wpm", "Pace (wpm)", "{:.0f}", th.PACE_WPM, 20.0),
+    MetricSpec("fillers_per_100", "Fillers / 100 words", "{:.1f}",
+               (0.0, th.FILLER_PER_100[1]), 2.0),
+    MetricSpec("hedges_per_100", "Hedges / 100 words", "{:.1f}",
+               (0.0, th.HEDGE_PER_100_MAX), 1.0),
     MetricSpec("filled_per_min", "Filled pauses / min", "{:.1f}",
-               (0.0, th.FILLED_PAUSES_PER_MIN_MAX)),
-    MetricSpec("long_pauses", "Long pauses", "{:.0f}", None),
-    MetricSpec("start_median_s", "Start delay (s)", "{:.1f}", (0.0, th.SLOW_START_S)),
+               (0.0, th.FILLED_PAUSES_PER_MIN_MAX), 1.0),
+    MetricSpec("long_pauses", "Long pauses", "{:.0f}", None, 1.0),
+    MetricSpec("start_median_s", "Start delay (s)", "{:.1f}", (0.0, th.SLOW_START_S), 1.0),
     MetricSpec("user_share", "Your talk share (%)", "{:.0f}",
-               (th.USER_TALK_SHARE[0] * 100, th.USER_TALK_SHARE[1] * 100)),
-    MetricSpec("questions", "Questions asked", "{:.0f}", (float(th.QUESTIONS_MIN), 99.0)),
+               (th.USER_TALK_SHARE[0] * 100, th.USER_TALK_SHARE[1] * 100), 10.0),
+    MetricSpec("questions", "Questions asked", "{:.0f}", (float(th.QUESTIONS_MIN), math.inf),
+               1.0),
 )
 
 
@@ -104,21 +111,28 @@ def progress_rows(sessions: Iterable[LoadedSession], scenario: str | None = None
     return sorted(rows, key=lambda r: r.session_id)
 
 
-def sparkline(values: Sequence[float | None]) -> str:
-    """A text sparkline: one glyph a value, a space where a value was not measured."""
+def sparkline(values: Sequence[float | None], resolution: float = 0.0) -> str:
+    """A text sparkline: one glyph a value, a space where a value was not measured.
+
+    The glyphs span at least ``resolution``, so tiny wobbles stay flat instead of filling the
+    whole scale.
+    """
     known = [v for v in values if v is not None]
     if not known:
         return " " * len(values)
     lo, hi = min(known), max(known)
     top = len(th.SPARK_CHARS) - 1
+    spread = max(hi - lo, resolution)
+    if spread > hi - lo:
+        lo -= (spread - (hi - lo)) / 2  # centre a small wobble on the scale
     out = []
     for v in values:
         if v is None:
             out.append(" ")
-        elif hi == lo:
+        elif spread == 0:
             out.append(th.SPARK_CHARS[top // 2])
         else:
-            out.append(th.SPARK_CHARS[round((v - lo) / (hi - lo) * top)])
+            out.append(th.SPARK_CHARS[round((v - lo) / spread * top)])
     return "".join(out)
 
 
@@ -146,9 +160,10 @@ def render_table(rows: Sequence[ProgressRow]) -> str:
         change = (f"{_cell(known[0], m.fmt)} -> {_cell(known[-1], m.fmt)}" if known
                   else "not measured")
         target = "" if m.target is None else (
-            f"target {m.fmt.format(m.target[0])}+" if m.target[1] >= 99 else
+            f"target {m.fmt.format(m.target[0])}+" if math.isinf(m.target[1]) else
             f"target {m.fmt.format(m.target[0])}-{m.fmt.format(m.target[1])}")
-        lines.append(f"  {m.label.ljust(label_w)}  {sparkline(values)}  {change}  {target}"
+        spark = sparkline(values, m.resolution)
+        lines.append(f"  {m.label.ljust(label_w)}  {spark}  {change}  {target}"
                      .rstrip())
     return "\n".join(lines) + "\n"
 
@@ -170,7 +185,7 @@ def _panel(spec: MetricSpec, values: Sequence[float | None], x0: float, y0: floa
     lo, hi = min(known), max(known)
     if spec.target is not None:
         lo = min(lo, spec.target[0])
-        if spec.target[1] < 99:
+        if not math.isinf(spec.target[1]):
             hi = max(hi, spec.target[1])
     if hi == lo:
         hi, lo = hi + 1.0, max(0.0, lo - 1.0)

@@ -81,7 +81,9 @@ def _overall_rows(r: Report) -> list[list[str]]:
         Verdict.UNJUDGED: "answers too short to judge",
     }.get(p.verdict, _verdict(p.verdict))
     if p.judged_turns and p.wpm is not None:
-        pace_note += f" (judged on turns {', '.join(map(str, p.judged_turns))})"
+        many = len(p.judged_turns) > 1
+        pace_note += (f" (judged on turn{'s' if many else ''} "
+                      f"{', '.join(map(str, p.judged_turns))})")
     rows = [
         ["Pace", _f(p.wpm, unit=" wpm"), f"{th.PACE_WPM[0]:.0f}-{th.PACE_WPM[1]:.0f} wpm",
          pace_note.strip()],
