@@ -16,6 +16,7 @@ from voice_coach import __version__
 from voice_coach.errors import CoachError, ScenarioError, UsageError
 from voice_coach.interview.candidate import ScriptedCandidate, load_candidate, plain
 from voice_coach.interview.stages import Stage
+from voice_coach.interview.text_session import SessionResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,9 +133,12 @@ def _speech_options(f: Any) -> Any:
 @click.option("--input-device", default=None, help="Microphone: index or name.")
 @click.option("--save-interviewer-audio", is_flag=True,
               help="Also save the interviewer's lines as audio.")
+@click.option("--spoken-feedback", is_flag=True,
+              help="The interviewer ends with two or three sentences of feedback.")
 @_speech_options
 def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
              briefing: bool, input_device: str | None, save_interviewer_audio: bool,
+             spoken_feedback: bool,
              engine: str, model: Path | None, tts: str, voice: str | None, rate: int | None,
              output_device: str | None, no_audio: bool) -> None:
     """Run a practice interview: spoken and hands-free by default, --text to type."""
@@ -170,6 +174,7 @@ def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
         options = VoiceOptions(
             name=name, seed=seed, briefing=briefing, save_audio=not no_audio,
             save_interviewer_audio=save_interviewer_audio and not no_audio,
+            spoken_feedback=spoken_feedback,
             meta={"engine": engine_name, "tts": tts, "voice": voice, "rate": rate},
         )
         voice_ui = TerminalVoiceUI(spec.interviewer, name)
@@ -177,7 +182,20 @@ def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
             session = VoiceSession(spec, mic, player, speaker, recognizer, SessionStore(),
                                    voice_ui, options)
             result = session.run()
+    _finish(result)
+
+
+def _finish(result: SessionResult) -> None:
+    """The closing lines of a session: the feedback summary and where it was saved."""
+    from voice_coach.feedback.metrics import analyse
+    from voice_coach.feedback.report import summary_lines
+    from voice_coach.transcripts.store import SessionStore
+
     click.echo()
+    if result.answers:
+        for line in summary_lines(analyse(SessionStore().load(result.session_id))):
+            click.echo(line)
+        click.echo(f"Full report: voice-coach report {result.session_id}")
     click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")
 
 
@@ -206,8 +224,10 @@ class ScriptedUI(TerminalUI):
 @click.option("--text", "text_mode", is_flag=True, help="Print the conversation, no audio.")
 @click.option("--fast", is_flag=True, help="Feed the candidate faster than real time, silently.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Interviewer's choices.")
+@click.option("--spoken-feedback", is_flag=True, help="End with spoken coaching feedback.")
 @_speech_options
-def demo(scenario: str | None, text_mode: bool, fast: bool, seed: int, engine: str,
+def demo(scenario: str | None, text_mode: bool, fast: bool, seed: int, spoken_feedback: bool,
+         engine: str,
          model: Path | None, tts: str, voice: str | None, rate: int | None,
          output_device: str | None, no_audio: bool) -> None:
     """Watch (and hear) a scripted candidate go through a whole spoken interview."""
@@ -227,9 +247,8 @@ def demo(scenario: str | None, text_mode: bool, fast: bool, seed: int, engine: s
 
         choice = EngineChoice(engine, model, tts, voice, rate)
         result = run_demo(spec, candidate, choice, fast, seed, output_device,
-                          save_audio=not no_audio)
-    click.echo()
-    click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")
+                          save_audio=not no_audio, spoken_feedback=spoken_feedback)
+    _finish(result)
     click.echo(f"Read it again with: voice-coach show {result.session_id}")
 
 
@@ -302,10 +321,11 @@ def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
 def _register_engine_commands() -> None:
     """Add the commands that live next to the engines and devices they drive."""
     from voice_coach.audio_cli import devices, doctor
+    from voice_coach.feedback_cli import progress, report
     from voice_coach.stt_cli import models, transcribe
     from voice_coach.tts_cli import say
 
-    for command in (say, transcribe, models, devices, doctor):
+    for command in (report, progress, say, transcribe, models, devices, doctor):
         cli.add_command(command)
 
 

@@ -137,6 +137,7 @@ def run_demo(
     output_device: str | None,
     save_audio: bool = True,
     ui: TerminalVoiceUI | None = None,
+    spoken_feedback: bool = False,
 ) -> SessionResult:
     """The whole spoken pipeline with a synthesised candidate instead of a microphone."""
     from voice_coach.audio.capture import PcmSource
@@ -160,8 +161,9 @@ def run_demo(
     options = VoiceOptions(
         name=candidate.name, seed=seed, save_audio=save_audio,
         save_interviewer_audio=save_audio and not spoken_aloud,
-        mode="demo", meta={"engine": engine, "tts": choice.tts, "voice": choice.voice,
-                           "rate": choice.rate, "fast": fast},
+        mode="demo", spoken_feedback=spoken_feedback,
+        meta={"engine": engine, "tts": choice.tts, "voice": choice.voice, "rate": choice.rate,
+              "fast": fast},
     )
     session = VoiceSession(scenario, source, player, speaker, recognizer, SessionStore(), ui,
                            options, on_listen=on_listen)

@@ -534,12 +534,9 @@ def _wrap_up_summary(session: LoadedSession, answers: Sequence[AnswerMetrics]) -
 
 def _key_points(answers: Sequence[AnswerMetrics]) -> tuple[KeyPointRef, ...]:
     """The wrap-up summary's own extraction, over the answers in the order the summary uses."""
-    from voice_coach.interview.controller import SUMMARY_STAGES
-    from voice_coach.interview.stages import Stage
+    from voice_coach.interview.controller import SUMMARY_ORDER
 
-    # Same order as the controller's summary: the discussion first, small talk after.
-    ordered = sorted(SUMMARY_STAGES, key=lambda st: st is not Stage.DISCUSSION)
-    chosen = [a for st in ordered for a in answers if a.stage == st.value]
+    chosen = [a for st in SUMMARY_ORDER for a in answers if a.stage == st.value]
     points = lang.key_points([a.text for a in chosen], limit=3)
     return tuple(KeyPointRef(p.phrase, chosen[p.answer_index].turn, chosen[p.answer_index].stage)
                  for p in points)

@@ -14,8 +14,9 @@ from voice_coach.interview.stages import STAGE_ORDER, Stage
 
 _LOGGER = logging.getLogger(__name__)
 
-SUMMARY_STAGES = (Stage.GREETING, Stage.ICEBREAKERS, Stage.DISCUSSION)
-"""Stages whose answers feed the wrap-up summary (not the candidate's own questions)."""
+SUMMARY_ORDER = (Stage.DISCUSSION, Stage.GREETING, Stage.ICEBREAKERS)
+"""Stages whose answers feed the wrap-up summary, in the order their key points are sought:
+the discussion says most about the candidate; small talk only fills in."""
 
 
 class PromptKind(StrEnum):
@@ -27,6 +28,8 @@ class PromptKind(StrEnum):
     ANSWER = "answer"
     SUMMARY = "summary"
     CLOSING = "closing"
+    FEEDBACK = "feedback"
+    """Coaching feedback said after the interview (``--spoken-feedback``)."""
 
 
 class EndReason(StrEnum):
@@ -282,9 +285,7 @@ class Controller:
         return self._fill(render(spec.summary, points=lang.join_points(points)))
 
     def _summary_answers(self) -> list[str]:
-        # The discussion says most about the candidate; small talk only fills in.
-        ordered = sorted(SUMMARY_STAGES, key=lambda st: st is not Stage.DISCUSSION)
-        return [t for st in ordered for s, t in self._answers if s is st]
+        return [t for st in SUMMARY_ORDER for s, t in self._answers if s is st]
 
     def _close(self, reason: EndReason) -> list[Event]:
         spec = self.scenario.stage(Stage.WRAP_UP)

@@ -15,13 +15,25 @@ from voice_coach.audio.capture import AudioSource
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, frames, resample, write_wav
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
-from voice_coach.interview.controller import Controller, EndReason, Prompt, StageStart, Step
+from voice_coach.interview.controller import (
+    Controller,
+    EndReason,
+    Prompt,
+    PromptKind,
+    StageStart,
+    Step,
+)
 from voice_coach.interview.language import Command
 from voice_coach.interview.recorder import Recorder, words_to_json
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
 from voice_coach.interview.text_session import SessionResult
-from voice_coach.listening.endpointer import EndpointConfig, Endpointer, EventKind
+from voice_coach.listening.endpointer import (
+    EndpointConfig,
+    Endpointer,
+    EndpointState,
+    EventKind,
+)
 from voice_coach.listening.vad import Vad, create_vad, level_meter
 from voice_coach.stt.base import Recognizer, Transcript
 from voice_coach.transcripts.store import SessionStore
@@ -78,6 +90,8 @@ class VoiceOptions:
     vad: str = "auto"
     mode: str = "voice"
     partial_interval: float = 0.3
+    spoken_feedback: bool = False
+    """Say two or three sentences of coaching feedback after the closing line."""
     meta: dict[str, Any] = field(default_factory=dict)
     """Extra fields for the session_start event (engine, voice, rate...)."""
 
@@ -162,8 +176,18 @@ class VoiceSession:
             self._stop_audio()
             self._end_quietly(EndReason.ERROR, error=str(exc))
             raise
+        if opts.spoken_feedback and self.recorder.answers:
+            self._say_feedback()
         self.recorder.end(reason.value)
         return SessionResult(writer.id, reason, self.recorder.answers, str(writer.folder))
+
+    def _say_feedback(self) -> None:
+        from voice_coach.feedback.metrics import analyse
+        from voice_coach.feedback.report import spoken_feedback
+
+        assert self.recorder is not None
+        text = spoken_feedback(analyse(self.store.load(self.recorder.session_id)))
+        self._speak(Step(events=(Prompt(Stage.WRAP_UP, PromptKind.FEEDBACK, text),)))
 
     def _loop(self) -> EndReason:
         self._speak(self.controller.start())
@@ -324,11 +348,13 @@ class VoiceSession:
             if EventKind.ENDPOINT in kinds or EventKind.NO_SPEECH in kinds:
                 endpoint_mono = time.monotonic()
                 break
-            if ep.now >= next_partial:
-                next_partial = ep.now + self.options.partial_interval
+            # While the user pauses, check every frame: a finished transcript shortens the wait.
+            if ep.now >= next_partial or ep.state is EndpointState.STOPPING:
                 partial = recognizer.partial() if speaking else ""
                 ep.set_hint(partial)
-                self.ui.listening(level_meter(frame), partial)
+                if ep.now >= next_partial:
+                    next_partial = ep.now + self.options.partial_interval
+                    self.ui.listening(level_meter(frame), partial)
         if not speaking:
             recognizer.finish()
             return Heard(Transcript("", engine=recognizer.name), t0 + ep.now, t0 + ep.now,

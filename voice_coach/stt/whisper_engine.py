@@ -287,7 +287,10 @@ class WhisperRecognizer(Recognizer):
     def partial(self) -> str:
         """Text of the segments already decoded, in order, without waiting."""
         texts: list[str] = []
-        for job in self._jobs:
+        jobs = list(self._jobs)
+        if self._spec is not None:
+            jobs.append(self._spec.job)  # the bet on the tail, so the endpointer can use it
+        for job in jobs:
             if not job.future.done() or job.future.cancelled():
                 break
             texts.extend(w.text for w in job.future.result())
