@@ -195,7 +195,6 @@ def _finish(result: SessionResult) -> None:
     if result.answers:
         for line in summary_lines(analyse(SessionStore().load(result.session_id))):
             click.echo(line)
-        click.echo(f"Full report: voice-coach report {result.session_id}")
     click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")
 
 

@@ -21,9 +21,11 @@ def play(speech: Speech) -> None:
     """Play a clip on the default output device and wait until it ends."""
     if len(speech.samples) == 0:
         return
+    from voice_coach.audio.devices import load_sounddevice
+
     try:
-        import sounddevice
-    except OSError as exc:  # "PortAudio library not found"
+        sounddevice = load_sounddevice()
+    except DeviceError as exc:  # "PortAudio library not found"
         raise DeviceError(f"cannot play audio ({exc}); {_NO_DEVICE_HINT}") from exc
     try:
         sounddevice.play(speech.samples, speech.rate)

@@ -29,8 +29,40 @@ def load_sounddevice() -> ModuleType:
     except OSError as exc:
         # sounddevice raises OSError("PortAudio library not found") when libportaudio2 is absent.
         raise PortAudioMissing(PORTAUDIO_MISSING) from exc
+    _quiet_alsa()
     module: ModuleType = sounddevice
     return module
+
+
+_ALSA_HANDLER: Any = None
+
+
+def _quiet_alsa() -> None:
+    """Send libasound's own stderr chatter ("underrun occurred") to nowhere, once.
+
+    ALSA prints these from C, past Python's logging; an underrun between two clips is harmless
+    and the terminal belongs to the conversation.
+    """
+    global _ALSA_HANDLER
+    if _ALSA_HANDLER is not None:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if not name:
+        _ALSA_HANDLER = False
+        return
+    try:
+        lib = ctypes.CDLL(name)
+        # The handler is variadic in C; a fixed prototype that ignores its arguments is safe.
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_int, ctypes.c_char_p)
+        _ALSA_HANDLER = handler_type(lambda *args: None)
+        lib.snd_lib_error_set_handler(_ALSA_HANDLER)
+    except (OSError, AttributeError) as exc:
+        _LOGGER.debug("cannot silence ALSA messages: %s", exc)
+        _ALSA_HANDLER = False
 
 
 @dataclass(frozen=True)

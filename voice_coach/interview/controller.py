@@ -269,7 +269,7 @@ class Controller:
             score = lang.match_score(question, entry.keywords, entry.question)
             if score > best_score:
                 best, best_score = entry, score
-        if best is None or best_score < 1.5:
+        if best is None or best_score < 1.3:
             return self._fill(spec.generic_answer)
         return self._fill(best.answer)
 

@@ -322,9 +322,18 @@ def join_points(phrases: list[str]) -> str:
     return ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
+def stem(word: str) -> str:
+    """A light stem so "company's", "companies" and "company" compare equal."""
+    word = word.removesuffix("'s")
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + repl
+    return word
+
+
 def match_score(question: str, keywords: tuple[str, ...], bank_question: str) -> float:
     """How well a user's question matches a bank entry (keywords weigh more than words)."""
-    q = set(content_words(question))
+    q = {stem(w) for w in content_words(question)}
     q_text = normalise(question)
     if not q:
         return 0.0
@@ -336,6 +345,6 @@ def match_score(question: str, keywords: tuple[str, ...], bank_question: str) ->
             or any(w.startswith(kw_norm) for w in q if len(kw_norm) >= 4)
         ):
             score += 2.0
-    bank_words = set(content_words(bank_question))
+    bank_words = {stem(w) for w in content_words(bank_question)}
     score += len(q & bank_words) / max(1, len(bank_words)) * 2.0
     return score

@@ -323,6 +323,7 @@ class VoiceSession:
         vad.reset()
         recognizer.start()
         t0 = rec.now()
+        _LOGGER.info("listening for an answer (stage %s)", self.controller.stage)
         speaking = False
         next_partial = 0.0
         endpoint_mono: float | None = None
