@@ -173,3 +173,41 @@ def test_ctrl_c_mid_answer_keeps_finished_turns(virtual_audio: VirtualAudio,
     answers = [e for e in events if e["type"] == "answer"]
     assert len(answers) == 1 and wer(SCRIPT[1][0], str(answers[0]["text"])) <= 0.5
     assert events[-1]["type"] == "session_end" and events[-1]["reason"] == "interrupted"
+
+
+ALSA_VOICES = Path("/usr/share/sounds/alsa")
+REAL_PHRASES = ["Front_Left", "Front_Right", "Rear_Center", "Side_Left"]
+
+
+def test_a_real_human_voice_is_transcribed_into_the_session(
+        virtual_audio: VirtualAudio, voice_env: dict[str, str], coach_home: Path,
+        tmp_path: Path) -> None:
+    """alsa-utils ships recordings of a person saying "Front left" etc.: real speech, not TTS."""
+    if not all((ALSA_VOICES / f"{p}.wav").exists() for p in REAL_PHRASES):
+        pytest.skip("alsa-utils' voice recordings are missing: sudo apt-get install alsa-utils")
+    import numpy as np
+
+    from voice_coach.audio.format import write_wav
+
+    gap = np.zeros(8000, np.int16)
+    clip = np.concatenate([part for p in REAL_PHRASES
+                           for part in (read_audio(ALSA_VOICES / f"{p}.wav"), gap)])
+    wav = tmp_path / "person.wav"
+    write_wav(wav, clip)
+    session = Session(voice_env)
+    try:
+        session.wait_listening()
+        virtual_audio.play_into_mic(wav)
+        session.wait_listening()  # the answer was taken and the interviewer replied
+        session.proc.send_signal(signal.SIGINT)
+        session.proc.communicate(timeout=30)
+    finally:
+        if session.proc.poll() is None:
+            session.proc.kill()
+    answers = [e for e in _events(coach_home) if e["type"] == "answer"]
+    assert len(answers) == 1
+    said = "front left front right rear center side left"
+    heard = str(answers[0]["text"])
+    print(f"a person's voice through the virtual microphone: {heard!r}")
+    assert wer(said, heard) <= 0.25
+    assert answers[0]["words"] and answers[0]["audio"]
