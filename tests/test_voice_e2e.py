@@ -162,7 +162,7 @@ def test_ctrl_c_mid_answer_keeps_finished_turns(virtual_audio: VirtualAudio,
                                   env=virtual_audio.env)
         time.sleep(2.5)  # mid-answer
         session.proc.send_signal(signal.SIGINT)
-        _, err = session.proc.communicate(timeout=30)
+        session.proc.communicate(timeout=30)
         player.kill()
     finally:
         if session.proc.poll() is None:
