@@ -101,11 +101,16 @@ def load_recognizer_async(choice: EngineChoice) -> concurrent.futures.Future[Rec
 
 def resolve_engine(choice: EngineChoice) -> str:
     """The engine that will run (fails fast, before any audio, when none is usable)."""
-    from voice_coach.stt.registry import auto_choice, choose_engine
+    from voice_coach.errors import EngineUnavailable
+    from voice_coach.stt.registry import auto_choice, available_engines, choose_engine
 
     if choice.engine == "auto":
         return auto_choice(choice.model)[0]
-    return choose_engine(choice.engine, False, False, False)[0]
+    name = choose_engine(choice.engine, False, False, False)[0]
+    status = {s.name: s for s in available_engines(choice.model)}[name]
+    if not status.ready:
+        raise EngineUnavailable(f"{name}: {status.detail} (see: voice-coach models)")
+    return name
 
 
 def candidate_audio(candidate: ScriptedCandidate, speaker: Speaker, text: str) -> Pcm:
