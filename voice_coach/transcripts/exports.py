@@ -166,13 +166,17 @@ def cues(session: LoadedSession) -> list[Cue]:
     out: list[Cue] = []
     for i, (start, end, cue) in enumerate(raw):
         nxt = raw[i + 1][0] if i + 1 < len(raw) else None
+        estimated = end is None or end <= start
         if end is None or end <= start:
             end = start + _estimate(cue.text)
             # an untimed line lasts until the next one, unless they all share one instant
             if nxt is not None and nxt >= start + MIN_CUE:
                 end = min(end, nxt)
         if out and start < out[-1].end:
-            start = out[-1].end
+            shift = out[-1].end - start
+            start += shift
+            if estimated:
+                end += shift
         end = max(end, start + MIN_CUE)
         out.append(Cue(round(start, 3), round(end, 3), cue.speaker, cue.text, cue.role))
     return out
@@ -280,11 +284,11 @@ def embed_answer_audio(
         if path is None:
             found[i] = "audio path refused"
             continue
-        try:
-            samples = read_audio(path)
-        except FileNotFoundError:
+        if not path.is_file():  # soundfile reports a missing file as a generic error
             found[i] = f"audio {path.name} is missing"
             continue
+        try:
+            samples = read_audio(path)
         except (OSError, RuntimeError, ValueError) as exc:
             _LOGGER.warning("cannot read %s: %s", path, exc)
             found[i] = f"audio {path.name} is unreadable"

@@ -264,13 +264,14 @@ class Replayer:
         if not item.playable:
             return None
         if item.audio is not None:
-            try:
-                return read_audio(item.audio), SAMPLE_RATE
-            except FileNotFoundError:
+            if not item.audio.is_file():
                 self._note(f"audio {item.audio.name} is missing; showing the text")
-            except (OSError, RuntimeError, ValueError) as exc:
-                _LOGGER.debug("cannot read %s: %s", item.audio, exc)
-                self._note(f"audio {item.audio.name} is unreadable; showing the text")
+            else:
+                try:
+                    return read_audio(item.audio), SAMPLE_RATE
+                except (OSError, RuntimeError, ValueError) as exc:
+                    _LOGGER.debug("cannot read %s: %s", item.audio, exc)
+                    self._note(f"audio {item.audio.name} is unreadable; showing the text")
         if item.who is Who.INTERVIEWER and self.synth is not None:
             try:
                 return self.synth(item.text)
