@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -336,6 +337,14 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; media-src data:; img-src data:"
 
 
+def _when(iso: str) -> str:
+    """An ISO time as 'YYYY-MM-DD HH:MM' (as recorded, in the session's own offset)."""
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso or "?"
+
+
 def _h(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
@@ -369,7 +378,7 @@ def to_html(session: LoadedSession, feedback: Mapping[str, Any] | None = None,
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>{_h(title)}</h1>",
         '<ul class="meta">',
-        f"<li>Started {_h(start.get('started_at', '?'))}</li>",
+        f"<li>Started {_h(_when(session.started_at))}</li>",
         f"<li>Candidate: {_h(start.get('name', ''))}</li>",
         f"<li>Interviewer: {_h(start.get('interviewer', ''))}</li>",
         f"<li>Ended: {_h(session.end_reason)}</li>",
