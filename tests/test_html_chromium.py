@@ -7,6 +7,7 @@ is tested exactly as exported (its Content-Security-Policy forbids injected scri
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -110,10 +111,8 @@ class Browser:
 
     def close(self) -> None:
         """Stop the browser."""
-        try:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
             self.send("Browser.close", timeout=5)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
