@@ -264,7 +264,8 @@ def replay(session_id: str, from_turn: int, answers_only: bool, text_only: bool,
     from voice_coach.audio.playback import Player
 
     try:
-        player = Player(device=device).open()
+        # replay is not interactive speech: a larger buffer avoids dropouts on a busy machine
+        player = Player(device=device, latency="high").open()
     except DeviceError as exc:
         raise DeviceError(f"{exc} (`voice-coach replay {session_id} --text` needs none)") from None
     synth = None if answers_only else _make_synth(session.start)
