@@ -20,6 +20,7 @@ import click
 
 from voice_coach.errors import DeviceError, UsageError
 from voice_coach.transcripts.replay import ReplayItem
+from voice_coach.transcripts.store import LoadedSession, SessionStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,6 +30,16 @@ _SUFFIX = {"markdown": ".md", "json": ".json", "vtt": ".vtt", "srt": ".srt", "ht
 
 class ExportError(UsageError):
     """An export file cannot be written."""
+
+
+def _progress_chart(session: LoadedSession) -> str | None:
+    """The progress chart over this scenario's sessions (text metrics only, to stay quick)."""
+    from voice_coach.feedback.metrics import no_audio
+    from voice_coach.feedback.progress import progress_rows, progress_svg
+
+    rows = progress_rows(SessionStore().sessions(), scenario=session.scenario,
+                         audio_loader=no_audio)
+    return progress_svg(rows) if len(rows) >= 2 else None
 
 
 def write_private(path: Path, text: str) -> None:
@@ -155,7 +166,12 @@ def export(session_id: str, fmt: str, output: Path | None) -> None:
         for note in audio.values():
             if isinstance(note, str):
                 click.echo(f"voice-coach: {note}; the text is exported", err=True)
-        text = exports.to_html(session, audio=audio)
+        from voice_coach.feedback.metrics import analyse
+        from voice_coach.feedback.report import headline_numbers
+
+        feedback = headline_numbers(analyse(session)) if session.answers() else None
+        text = exports.to_html(session, feedback=feedback, audio=audio,
+                               chart_svg=_progress_chart(session))
     _warn_cut_short(session)
     if output is None or str(output) == "-":
         click.echo(text, nl=False)

@@ -359,7 +359,7 @@ def _feedback_table(feedback: Mapping[str, Any]) -> list[str]:
 
 
 def to_html(session: LoadedSession, feedback: Mapping[str, Any] | None = None,
-            audio: AudioMap | None = None) -> str:
+            audio: AudioMap | None = None, chart_svg: str | None = None) -> str:
     """One self-contained HTML page: headings, the conversation, answer audio, feedback numbers.
 
     ``audio`` maps event indexes to embedded audio (see :func:`embed_answer_audio`);
@@ -419,5 +419,8 @@ def to_html(session: LoadedSession, feedback: Mapping[str, Any] | None = None,
             out.append("</div>")
     if open_section:
         out.append("</section>")
+    if chart_svg and "<script" not in chart_svg.lower():
+        # Made by voice_coach.feedback.progress, which escapes every text it draws.
+        out += ['<section><h2>Progress across sessions</h2>', chart_svg, "</section>"]
     out.append("</main></body></html>")
     return "\n".join(out) + "\n"
