@@ -220,10 +220,9 @@ def test_disk_lost_mid_session_keeps_earlier_turns(coach_home: Path, err: int) -
 def test_audio_that_cannot_be_saved_keeps_the_words(coach_home: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A WAV failing (file-size limit, full disk) still stores the answer's text, then stops."""
-    import voice_coach.transcripts.store as store_mod
+    from voice_coach.audio.format import write_wav as real
 
     calls = {"n": 0}
-    real = store_mod.write_wav
 
     def flaky(path: Path, samples: Pcm, rate: int = SAMPLE_RATE, mode: int = 0o600) -> None:
         calls["n"] += 1
@@ -231,7 +230,7 @@ def test_audio_that_cannot_be_saved_keeps_the_words(coach_home: Path,
             raise OSError(errno.ENOSPC, "No space left on device")
         real(path, samples, rate, mode)
 
-    monkeypatch.setattr(store_mod, "write_wav", flaky)
+    monkeypatch.setattr("voice_coach.transcripts.store.write_wav", flaky)
     with pytest.raises(StorageError) as info:
         run_session(FailingSource(None), FailingPlayer(None)).run()
     assert str(info.value).startswith("the disk is full: cannot write")
