@@ -218,7 +218,8 @@ def test_session_ids_with_paths_are_refused(coach_home: Path, command: str, ref:
 ABSURD = [
     "word " * 20_000,  # 100 kB
     "bell\x07 escape\x1b[2J\x1b]0;pwned\x07 null? back\bspace del\x7f c1\x9b31m",
-    "\u202eright-to-left override\u202c and \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",
+    "\u202eright-to-left override\u202c and \u05e9\u05dc\u05d5\u05dd "
+    "\u0645\u0631\u062d\u0628\u0627",
     "<script>alert(1)</script> <img src=x onerror=alert(1)> **bold** [link](javascript:x) `code`",
     "# heading | table | --- \\ _under_ &amp; &lt;",
     "emoji \U0001f600 zero\u200bwidth combining e\u0301",
