@@ -34,7 +34,11 @@ sys.path.insert(0, str(ROOT))
 from voice_coach.audio.capture import AfterEnd, PcmSource  # noqa: E402
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, resample  # noqa: E402
 from voice_coach.audio.playback import NullPlayer  # noqa: E402
-from voice_coach.interview.candidate import load_candidate, plain  # noqa: E402
+from voice_coach.interview.candidate import (  # noqa: E402
+    ScriptedCandidate,
+    load_candidate,
+    plain,
+)
 from voice_coach.interview.scenario import load_scenario  # noqa: E402
 from voice_coach.interview.stages import Stage  # noqa: E402
 from voice_coach.interview.voice_session import VoiceOptions, VoiceSession  # noqa: E402
@@ -162,7 +166,8 @@ def main() -> None:
     while fed < target:
         candidate = load_candidate(scenario.id)
 
-        def on_listen(stage: Stage | None, line: str) -> None:
+        def on_listen(stage: Stage | None, line: str,
+                      candidate: ScriptedCandidate = candidate) -> None:
             nonlocal fed
             short = candidate.answer(stage, line)
             seconds = rng.uniform(60.0, 110.0)
