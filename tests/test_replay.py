@@ -91,7 +91,7 @@ def test_replayer_plays_everything_in_order() -> None:
     # saved prompt audio (1.2 s tone), synthesised prompts (0.3 s), the three answers
     lengths = [len(c.samples) / SAMPLE_RATE for c in player.clips]
     assert lengths == pytest.approx([1.2, 1.5, 0.3, 2.0, 0.3, 2.5], abs=0.01)
-    for clip, answer in zip(player.clips[1::2], made.answers, strict=True):
+    for clip, answer in zip(list(player.clips)[1::2], made.answers, strict=True):
         assert np.array_equal(clip.samples, answer)
     assert view.log[:2] == ["start 1 interviewer", "end 1"]
 

@@ -154,7 +154,8 @@ def run_demo(
     speaker = create_speaker(choice.tts, choice.voice, choice.rate)
     voice_of_candidate = create_speaker("espeak", candidate.voice, 165)
     source = PcmSource(realtime=not fast)
-    player = NullPlayer(realtime=False) if fast else open_player(output_device)
+    player = (NullPlayer(realtime=False, keep_clips=8) if fast
+              else open_player(output_device))
     ui = ui or TerminalVoiceUI(scenario.interviewer, candidate.name)
     spoken_aloud = not isinstance(player, NullPlayer)
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voice_coach.audio.capture import AudioSource
-from voice_coach.audio.format import SAMPLE_RATE, Pcm, frames, resample, write_wav
+from voice_coach.audio.format import SAMPLE_RATE, Pcm, frames, resample
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
 from voice_coach.interview.controller import (
@@ -281,7 +281,7 @@ class VoiceSession:
         if self.options.save_interviewer_audio and clips and seconds > 0:
             name = f"prompt-{self._prompt_count:03d}.wav"
             audio = np.concatenate([resample(c.samples, c.rate) for c in clips])
-            write_wav(rec.writer.audio_path(name), audio)
+            rec.writer.write_audio(name, audio)
             extra["audio"] = name
         rec.event(prompt, **extra)
 
@@ -295,11 +295,16 @@ class VoiceSession:
         extra: dict[str, Any] = {"engine": heard.transcript.engine}
         if heard.transcript.words:
             extra["words"] = words_to_json(heard.transcript.words, heard.audio_start)
+        audio_error: StorageError | None = None
         if self.options.save_audio and len(heard.audio):
             name = f"answer-{rec.answers + 1:03d}.wav"
-            write_wav(rec.writer.audio_path(name), heard.audio)
-            extra["audio"] = name
-            extra["audio_start"] = round(heard.audio_start, 3)
+            try:
+                rec.writer.write_audio(name, heard.audio)
+                extra["audio"] = name
+                extra["audio_start"] = round(heard.audio_start, 3)
+            except StorageError as exc:
+                # Keep the words of this turn even when its audio cannot be saved.
+                audio_error = exc
         if reply is not None and reply.first_sample_at and heard.endpoint_mono:
             latency = {"from_endpoint": round(reply.first_sample_at - heard.endpoint_mono, 3)}
             if heard.last_voice_mono is not None:
@@ -307,6 +312,8 @@ class VoiceSession:
             extra["latency"] = latency
             self.latencies.append(latency)
         rec.answer(stage, heard.text, heard.start, heard.end, **extra)
+        if audio_error is not None:
+            raise audio_error
 
     # --- listening --------------------------------------------------------------------------
 

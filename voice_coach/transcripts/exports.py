@@ -11,6 +11,7 @@ import html
 import io
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,20 @@ def clock(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control characters (escape sequences, line breaks that
+    would fake another speaker) are shown as ``\\xNN``, tabs and line breaks as spaces."""
+
+    def visible(m: re.Match[str]) -> str:
+        ch = m.group()
+        return " " if ch in "\t\r\n" else f"\\x{ord(ch):02x}"
+
+    return _CONTROL.sub(visible, text)
+
+
 def speaker_of(event: dict[str, Any], session: LoadedSession) -> str:
     """Who said an event's text."""
     if event.get("type") == "prompt":
@@ -51,15 +66,16 @@ def to_text(session: LoadedSession, timestamps: bool = False) -> str:
         kind = e.get("type")
         stamp = f"[{clock(_event_time(e))}] " if timestamps else ""
         if kind == "stage":
-            lines += ["", f"== {e.get('title', e.get('stage'))} =="]
+            lines += ["", f"== {printable(str(e.get('title', e.get('stage'))))} =="]
         elif kind in ("prompt", "answer"):
-            text = str(e.get("text", ""))
+            text = printable(str(e.get("text", "")))
             if kind == "answer" and not text:
                 text = "(no answer)"
-            lines.append(f"{stamp}{speaker_of(e, session)}: {text}")
+            lines.append(f"{stamp}{printable(speaker_of(e, session))}: {text}")
         elif kind == "command":
-            lines.append(f"{stamp}({speaker_of(e, session)} said '{e.get('text', '')}': "
-                         f"{e.get('command')})")
+            lines.append(f"{stamp}({printable(speaker_of(e, session))} said "
+                         f"'{printable(str(e.get('text', '')))}': "
+                         f"{printable(str(e.get('command')))})")
     lines.append("")
     if session.cut_short:
         lines.append("(this session was cut short; every complete turn is shown)")
@@ -72,10 +88,10 @@ def to_markdown(session: LoadedSession) -> str:
     """The conversation as Markdown: stage headings, who said what, timings."""
     start = session.start
     out = [
-        f"# Practice interview: {start.get('scenario', '?')}",
+        f"# Practice interview: {_md(str(start.get('scenario', '?')))}",
         "",
         f"- Session: `{session.id}`",
-        f"- Started: {start.get('started_at', '?')}",
+        f"- Started: {_md(str(start.get('started_at', '?')))}",
         f"- Candidate: {_md(str(start.get('name', '')))}",
         f"- Interviewer: {_md(str(start.get('interviewer', '')))}",
         f"- Ended: {session.end_reason}" + (" (cut short)" if session.cut_short else ""),
@@ -89,7 +105,7 @@ def to_markdown(session: LoadedSession) -> str:
             text = _md(str(e.get("text", ""))) or "_(no answer)_"
             out.append(f"**{_md(speaker_of(e, session))}** ({t}): {text}  ")
         elif kind == "command":
-            out.append(f"_({_md(speaker_of(e, session))}: {e.get('command')})_  ")
+            out.append(f"_({_md(speaker_of(e, session))}: {_md(str(e.get('command')))})_  ")
     note = _cut_note(session)
     if note:
         out += ["", f"> {note}"]
@@ -112,7 +128,7 @@ def _md(text: str) -> str:
             out.append(" ")
         else:
             out.append(ch)
-    return "".join(out)
+    return printable("".join(out))
 
 
 # -- timed cues (WebVTT, SubRip) --------------------------------------------------------------
