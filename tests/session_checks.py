@@ -1,8 +1,7 @@
 """Checks every saved session must pass, whatever happened to the process that wrote it.
 
 Used by the crash, disk-fault and bad-input tests. ``SAVED_SESSION_COMMANDS`` lists the commands
-that must work on any saved session (complete, cut short or damaged): add ``replay`` and
-``export`` here when they land.
+that must work on any saved session (complete, cut short or damaged).
 """
 
 from __future__ import annotations
@@ -27,9 +26,13 @@ SAVED_SESSION_COMMANDS: list[list[str]] = [
     ["report", "{id}", "--json"],
     ["sessions"],
     ["sessions", "--json"],
-    # TODO(replay/export branch): ["replay", "{id}", "--text"], ["export", "{id}", ...],
-    # ["sessions", "--json", <filters>], and ["delete", "{id}", "--yes"] last (then check the
-    # folder is gone).
+    ["sessions", "--json", "--grep", "the", "--since", "7d", "--limit", "3"],
+    ["replay", "{id}", "--text"],
+    ["export", "{id}", "--format", "markdown"],
+    ["export", "{id}", "--format", "json"],
+    ["export", "{id}", "--format", "vtt"],
+    ["export", "{id}", "--format", "srt"],
+    ["export", "{id}", "--format", "html"],
 ]
 """Commands (``{id}`` is replaced by the session id) that must succeed on any saved session."""
 

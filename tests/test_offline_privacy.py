@@ -110,7 +110,10 @@ def test_every_command_works_offline(offline: tuple[dict[str, str], Path],
         cli_cmd("report", "last"),
         cli_cmd("report", "last", "--json"),
         cli_cmd("progress"),
-        # TODO(replay/export branch): replay last --text, export last (md/html/json), delete
+        cli_cmd("replay", "last", "--text"),
+        cli_cmd("export", "last", "--format", "html", "-o", str(coach_home / "last.html")),
+        cli_cmd("export", "last", "--format", "vtt"),
+        cli_cmd("sessions", "--grep", "Berlin"),
     ]
     for cmd in runs:
         r = run(cmd, env, "\n".join(JANE) + "\n")
@@ -120,6 +123,7 @@ def test_every_command_works_offline(offline: tuple[dict[str, str], Path],
     checked = assert_private(coach_home)
     names = {p.name for p in checked}
     assert "progress.svg" in names and any(n.startswith("answer-") for n in names)
+    assert "last.html" in names
     assert any(n.startswith("prompt-") for n in names)
 
 
@@ -196,6 +200,22 @@ def test_an_existing_open_home_is_made_private(coach_home: Path) -> None:
     assert_private(coach_home)
 
 
-def test_delete_removes_every_file_of_a_session() -> None:
-    pytest.skip("TODO(replay/export branch): `delete ID` then no file of the session is left, "
-                "including .part temp files and exported copies inside the home")
+def test_delete_removes_every_file_of_a_session(coach_home: Path) -> None:
+    from click.testing import CliRunner
+
+    from voice_coach.cli import cli
+    from voice_coach.transcripts.store import SessionStore
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["practice", "--text"], input="hi\n").exit_code == 0
+    keep = SessionStore().ids()[0]
+    assert runner.invoke(cli, ["practice", "--text"], input="hello\n").exit_code == 0
+    doomed = SessionStore().ids()[-1]
+    folder = SessionStore().root / doomed
+    (folder / "answer-001.wav").write_bytes(b"RIFF....")
+    (folder / ".answer-002.wav.x.part").write_bytes(b"half")
+    r = runner.invoke(cli, ["delete", doomed, "--yes"])
+    assert r.exit_code == 0, r.output
+    assert not folder.exists()
+    assert SessionStore().ids() == [keep]
+    assert not any(doomed in str(p) for p in coach_home.rglob("*"))

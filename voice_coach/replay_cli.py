@@ -107,9 +107,12 @@ def sessions(as_json: bool, scenario: str | None, since: str | None, grep: str |
             click.echo("No saved sessions yet. Try: voice-coach practice --text")
         return
     click.echo(f"{'ID':24} {'SCENARIO':24} {'STARTED':26} {'ANSWERS':>7}  END")
+    from voice_coach.transcripts.exports import printable
+
     for r in rows:
-        click.echo(f"{r['id']:24} {r['scenario']:24} {r['started_at']:26} "
-                   f"{r['answers']:>7}  {r['end_reason']}")
+        # Scenario and start time come from the transcript: never let them drive the terminal.
+        click.echo(f"{r['id']:24} {printable(str(r['scenario'])):24} "
+                   f"{printable(str(r['started_at'])):26} {r['answers']:>7}  {r['end_reason']}")
 
 
 # -- delete -------------------------------------------------------------------------------------
