@@ -5,14 +5,11 @@ voice_coach.cli registers them; ``python -m voice_coach.replay_cli`` runs them s
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import queue
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,29 +40,16 @@ def _progress_chart(session: LoadedSession) -> str | None:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file + rename), readable by the owner only."""
+    """Write ``text`` to ``path`` atomically, readable by the owner only; failures: one line."""
+    from voice_coach.fileio import atomic_write_text
+
     path = Path(path)
     if path.is_dir():
         raise ExportError(f"cannot write {path}: it is a folder")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        atomic_write_text(path, text)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _warn_cut_short(session: Any) -> None:
