@@ -150,6 +150,9 @@ class VoiceSession:
         self.endpointer = Endpointer(self.options.endpoint)
         self.vad: Vad = create_vad(self.options.vad)
         self.recorder: Recorder | None = None
+        # A source faster than real time gets a session timeline that follows the audio,
+        # so timings, pace and replay mean the same as in a real-time session.
+        self._audio_clock = AudioClock() if not getattr(source, "realtime", True) else None
         self.latencies: list[dict[str, float]] = []
         self._last_line = ""
         self._prompt_count = 0
@@ -161,6 +164,7 @@ class VoiceSession:
         opts = self.options
         writer = self.store.create(
             self.scenario.id, opts.name, mode=opts.mode, seed=self.controller.seed,
+            clock=self._audio_clock.now if self._audio_clock else None,
             interviewer=self.scenario.interviewer, company=self.scenario.company, **opts.meta,
         )
         self.recorder = Recorder(writer)
@@ -241,6 +245,8 @@ class VoiceSession:
                 self._record_prompt(event, clips, playbacks)
                 self._last_line = event.text
                 self.player.wait()
+                if self._audio_clock is not None:
+                    self._audio_clock.advance(sum(c.seconds for c in clips))
             if pending is not None:  # nothing to say back
                 self._store_heard(*pending, None)
                 for stage_start in deferred:
@@ -363,6 +369,8 @@ class VoiceSession:
                     prepare()
             if EventKind.ENDPOINT in kinds or EventKind.NO_SPEECH in kinds:
                 endpoint_mono = time.monotonic()
+                if self._audio_clock is not None:
+                    self._audio_clock.set(t0 + ep.now)
                 break
             # While the user pauses, check every frame: a finished transcript shortens the wait.
             if ep.now >= next_partial or ep.state is EndpointState.STOPPING:
@@ -431,10 +439,14 @@ class VoiceSession:
         """Say something outside the conversation (not recorded as a prompt)."""
         self.source.mute()
         try:
+            seconds = 0.0
             for speech in self.speaker.synth_sentences(text):
                 if len(speech.samples):
                     self.player.play(speech.samples, speech.rate)
+                    seconds += speech.seconds
             self.player.wait()
+            if self._audio_clock is not None:
+                self._audio_clock.advance(seconds)
         finally:
             self.source.unmute(self.options.mute_tail)
 
@@ -453,6 +465,25 @@ class VoiceSession:
             self.recorder.end(reason.value, **extra)
         except Exception as exc:
             _LOGGER.warning("could not record the end of the session: %s", exc)
+
+
+class AudioClock:
+    """Session time that follows the audio (for sources faster than real time)."""
+
+    def __init__(self) -> None:
+        self._t = 0.0
+
+    def now(self) -> float:
+        """Seconds of audio heard and said so far."""
+        return self._t
+
+    def advance(self, seconds: float) -> None:
+        """The interviewer said ``seconds`` of audio."""
+        self._t += seconds
+
+    def set(self, t: float) -> None:
+        """Listening reached session time ``t``."""
+        self._t = max(self._t, t)
 
 
 def _command_of(text: str) -> Command | None:

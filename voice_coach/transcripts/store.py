@@ -10,7 +10,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,11 +62,12 @@ def _storage_error(path: Path, exc: OSError) -> StorageError:
 class SessionWriter:
     """Appends events to one session's transcript; every append is on disk when it returns."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, clock: Callable[[], float] | None = None) -> None:
         self.folder = folder
         self.id = folder.name
         self.path = folder / TRANSCRIPT
-        self._t0 = time.monotonic()
+        self._clock = clock or time.monotonic
+        self._t0 = self._clock()
         self._closed = False
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
@@ -76,7 +77,7 @@ class SessionWriter:
 
     def elapsed(self) -> float:
         """Seconds since the session started (the timeline of every event)."""
-        return round(time.monotonic() - self._t0, 3)
+        return round(self._clock() - self._t0, 3)
 
     def append(self, event: Mapping[str, Any]) -> None:
         """Write one event as one JSON line and fsync it."""
@@ -228,8 +229,12 @@ class SessionStore:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root if root is not None else config.sessions_dir()
 
-    def create(self, scenario: str, name: str, **meta: Any) -> SessionWriter:
-        """Make a new session folder with a time-sorted unique id and write session_start."""
+    def create(self, scenario: str, name: str, clock: Callable[[], float] | None = None,
+               **meta: Any) -> SessionWriter:
+        """Make a new session folder with a time-sorted unique id and write session_start.
+
+        ``clock`` (seconds) drives the session timeline; the wall clock by default.
+        """
         ensure_private_dir(self.root.parent)
         ensure_private_dir(self.root)
         now = datetime.now(UTC)
@@ -246,7 +251,7 @@ class SessionStore:
                 raise _storage_error(folder, exc) from None
         else:  # pragma: no cover - a thousand sessions in one millisecond
             raise StorageError("cannot allocate a session id")
-        writer = SessionWriter(folder)
+        writer = SessionWriter(folder, clock)
         writer.append({
             "type": "session_start", "id": sid, "scenario": scenario, "name": name,
             "started_at": now.astimezone().isoformat(timespec="seconds"),
