@@ -123,11 +123,30 @@ def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str
         candidate = load_candidate(spec.id)
     speaker = create_speaker(tts, None, None)
     voice_of_candidate = create_speaker("espeak", candidate.voice, 165)
-    source = PcmSource(realtime=True)
+    from voice_coach.audio.format import FRAME_MS
+
+    class LagSource(PcmSource):
+        """Notes how late each frame is read: a session loop slower than real time (an engine
+        decoding on its thread) hides that delay from ``from_voice``."""
+
+        max_lag = 0.0
+
+        def read(self, timeout: float | None = None) -> Any:
+            chunk = super().read(timeout)
+            if chunk is not None and self._t0 is not None:
+                due = self._t0 + (chunk.start + FRAME_MS / 1000) / self.speed
+                self.max_lag = max(self.max_lag, time.monotonic() - due)
+            return chunk
+
+    source = LagSource(realtime=True)
     player = make_player(player_mode)
     scripted: list[tuple[str, float]] = []
+    lags: list[float] = []
 
     def on_listen(stage: Any, line: str) -> None:
+        if scripted:
+            lags.append(source.max_lag)
+        source.max_lag = 0.0
         text = candidate.answer(stage, line)
         audio = candidate_audio(candidate, voice_of_candidate, text)
         scripted.append((text, len(audio) / SAMPLE_RATE - CANDIDATE_REACTION))
@@ -144,13 +163,15 @@ def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str
     finally:
         player.close()
         source.close()
+    lags.append(source.max_lag)
     loaded = store.load(result.session_id)
     turns = []
-    for (text, expected), answer in zip(scripted, loaded.answers(), strict=False):
+    for (text, expected), answer, lag in zip(scripted, loaded.answers(), lags, strict=False):
         latency = answer.get("latency", {})
         turn: dict[str, Any] = {
             "scenario": scenario_id, "stage": answer.get("stage"),
             "pause_in_script": PAUSE_MARK in text, "heard": answer.get("text", ""),
+            "max_input_lag_s": round(lag, 3),
             **latency,
         }
         turn.update(check_cut(text, answer.get("text", ""),
@@ -181,6 +202,7 @@ def main() -> None:
     model = vosk_korean_model() if args.engine == "vosk" else None
     recognizer: Any = load_recognizer_async(EngineChoice(args.engine, model))
     began = time.monotonic()
+    load_at_start = round(os.getloadavg()[0], 2)
     turns: list[dict[str, Any]] = []
     for scenario_id in args.scenarios.split(","):
         if len(turns) >= args.turns:
@@ -212,6 +234,7 @@ def main() -> None:
         "from_endpoint": stats(from_endpoint),
         "from_voice": stats(from_voice),
         "split": split,
+        "max_input_lag_s": stats([float(t["max_input_lag_s"]) for t in turns]),
         "endpoint_wait_counts": _wait_counts(measured),
         "targets": {
             "from_endpoint_p95_le_0.150": percentile(from_endpoint, 95) <= 0.150,
@@ -220,6 +243,7 @@ def main() -> None:
         },
         "peak_rss_mb": round(proc_status_mb("VmHWM")),
         "wall_s": round(time.monotonic() - began, 1),
+        "loadavg_1m_at_start": load_at_start,
         "machine": machine(),
     }
     if args.per_turn:
