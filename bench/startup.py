@@ -26,7 +26,7 @@ from typing import Any
 from _common import ROOT, machine
 
 
-def child(engine: str, player_mode: str) -> None:
+def child(engine: str, player_mode: str, tts: str) -> None:
     """Run the demo command; exit at the greeting's first sample, printing the wall time."""
     began_imports = time.time()
     from voice_coach import cli
@@ -60,15 +60,16 @@ def child(engine: str, player_mode: str) -> None:
                 return super().play(samples, rate, report)
 
         playback.open_player = lambda *a, **k: FirstSamplePlayer(realtime=True)  # type: ignore
-    cli.cli.main(["demo", "--engine", engine, "--no-audio"], prog_name="voice-coach",
+    cli.cli.main(["demo", "--engine", engine, "--tts", tts, "--no-audio"], prog_name="voice-coach",
                  standalone_mode=False)
 
 
-def one_run(engine: str, player_mode: str, env: dict[str, str]) -> dict[str, float]:
+def one_run(engine: str, player_mode: str, tts: str, env: dict[str, str]) -> dict[str, float]:
     """Start a fresh process and time it to the first greeting sample."""
     started = time.time()
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", "--engine", engine, "--player", player_mode],
+        [sys.executable, __file__, "--child", "--engine", engine, "--player", player_mode,
+         "--tts", tts],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('{"first_sample_wall"')]
@@ -96,23 +97,26 @@ def main() -> None:
     parser.add_argument("--engine", default="whisper")
     parser.add_argument("--runs", type=int, default=5, help="warm runs")
     parser.add_argument("--player", default="null", choices=["null", "device"])
+    parser.add_argument("--tts", default="espeak")
     parser.add_argument("--drop-caches", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.engine, args.player)
+        child(args.engine, args.player, args.tts)
         return
     home = tempfile.mkdtemp(prefix="bench-startup-")
     env = {**os.environ, "VOICE_COACH_HOME": home, "PYTHONPATH": str(ROOT)}
     cold_env = {**env, "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="bench-pyc-")}
     dropped = drop_caches() if args.drop_caches else False
-    cold = one_run(args.engine, args.player, cold_env)
-    warm_runs = [one_run(args.engine, args.player, env) for _ in range(max(1, args.runs))]
+    cold = one_run(args.engine, args.player, args.tts, cold_env)
+    warm_runs = [one_run(args.engine, args.player, args.tts, env)
+                 for _ in range(max(1, args.runs))]
     warm = [r["to_first_sample_s"] for r in warm_runs]
     result = {
         "bench": "startup",
         "engine": args.engine,
         "player": args.player,
+        "tts": args.tts,
         "cold_s": cold["to_first_sample_s"],
         "cold_imports_done_s": cold["to_imported_s"],
         "cold_means": "empty bytecode cache" + (", page cache dropped" if dropped else
@@ -126,7 +130,8 @@ def main() -> None:
         "machine": machine(),
     }
     print(json.dumps(result, indent=1))
-    print(f"summary startup {args.engine} (player {args.player}): cold {result['cold_s']:.2f} s, "
+    print(f"summary startup {args.engine}, {args.tts} (player {args.player}): "
+          f"cold {result['cold_s']:.2f} s, "
           f"warm median {result['warm_median_s']:.2f} s (max {result['warm_max_s']:.2f} s) "
           "to the greeting's first sample")
 
