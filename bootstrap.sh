@@ -37,8 +37,8 @@ fi
 
 # --- Python >= 3.11 and a virtualenv -------------------------------------------------------
 py=""
-for cand in python3.13 python3.12 python3.11 python3; do
-  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+for cand in python3 python3.13 python3.12 python3.11; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     py=$cand; break
   fi
 done

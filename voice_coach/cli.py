@@ -277,25 +277,6 @@ def scenarios_check(file: Path) -> None:
     click.echo(f"{file}: ok ({spec.title}, interviewer {spec.interviewer})")
 
 
-@cli.command("sessions")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def sessions_cmd(as_json: bool) -> None:
-    """List saved sessions, newest first."""
-    from voice_coach.transcripts.store import SessionStore
-
-    rows = [s.summary() for s in SessionStore().sessions()]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    if not rows:
-        click.echo("No saved sessions yet. Try: voice-coach practice --text")
-        return
-    click.echo(f"{'ID':24} {'SCENARIO':24} {'STARTED':26} {'ANSWERS':>7}  END")
-    for r in rows:
-        click.echo(f"{r['id']:24} {r['scenario']:24} {r['started_at']:26} "
-                   f"{r['answers']:>7}  {r['end_reason']}")
-
-
 @cli.command()
 @click.argument("session_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored events as JSON.")
@@ -321,10 +302,12 @@ def _register_engine_commands() -> None:
     """Add the commands that live next to the engines and devices they drive."""
     from voice_coach.audio_cli import devices, doctor
     from voice_coach.feedback_cli import progress, report
+    from voice_coach.replay_cli import COMMANDS as SESSION_COMMANDS
     from voice_coach.stt_cli import models, transcribe
     from voice_coach.tts_cli import say
 
-    for command in (report, progress, say, transcribe, models, devices, doctor):
+    for command in (*SESSION_COMMANDS, report, progress, say, transcribe, models, devices,
+                    doctor):
         cli.add_command(command)
 
 

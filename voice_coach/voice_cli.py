@@ -101,11 +101,16 @@ def load_recognizer_async(choice: EngineChoice) -> concurrent.futures.Future[Rec
 
 def resolve_engine(choice: EngineChoice) -> str:
     """The engine that will run (fails fast, before any audio, when none is usable)."""
-    from voice_coach.stt.registry import auto_choice, choose_engine
+    from voice_coach.errors import EngineUnavailable
+    from voice_coach.stt.registry import auto_choice, available_engines, choose_engine
 
     if choice.engine == "auto":
         return auto_choice(choice.model)[0]
-    return choose_engine(choice.engine, False, False, False)[0]
+    name = choose_engine(choice.engine, False, False, False)[0]
+    status = {s.name: s for s in available_engines(choice.model)}[name]
+    if not status.ready:
+        raise EngineUnavailable(f"{name}: {status.detail} (see: voice-coach models)")
+    return name
 
 
 def candidate_audio(candidate: ScriptedCandidate, speaker: Speaker, text: str) -> Pcm:
@@ -149,7 +154,8 @@ def run_demo(
     speaker = create_speaker(choice.tts, choice.voice, choice.rate)
     voice_of_candidate = create_speaker("espeak", candidate.voice, 165)
     source = PcmSource(realtime=not fast)
-    player = NullPlayer(realtime=False) if fast else open_player(output_device)
+    player = (NullPlayer(realtime=False, keep_clips=8) if fast
+              else open_player(output_device))
     ui = ui or TerminalVoiceUI(scenario.interviewer, candidate.name)
     spoken_aloud = not isinstance(player, NullPlayer)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+import io
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,24 +107,16 @@ def read_audio(path: Path | str) -> Pcm:
 
 
 def write_wav(path: Path, samples: Pcm, rate: int = SAMPLE_RATE, mode: int = 0o600) -> None:
-    """Write mono int16 WAV atomically: a temporary name in the same folder, fsync, rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as raw:
-            with wave.open(raw, "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(rate)
-                w.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write mono int16 WAV atomically (see :func:`voice_coach.fileio.atomic_write`)."""
+    from voice_coach.fileio import atomic_write
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
+    atomic_write(Path(path), buffer.getvalue(), mode)
 
 
 def read_wav(path: Path | str) -> tuple[Pcm, int]:

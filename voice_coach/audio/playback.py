@@ -347,9 +347,10 @@ class NullPlayer:
     returns at once. ``recording`` gives everything played, back to back, at 16 kHz.
     """
 
-    def __init__(self, realtime: bool = False) -> None:
+    def __init__(self, realtime: bool = False, keep_clips: int | None = None) -> None:
         self.realtime = realtime
-        self.clips: list[PlayedClip] = []
+        # Long runs (demo --fast, benchmarks) keep only the last few clips: memory stays flat.
+        self.clips: collections.deque[PlayedClip] = collections.deque(maxlen=keep_clips)
         self._busy_until = 0.0
         self.rate = SAMPLE_RATE
         self.device_name = "none"

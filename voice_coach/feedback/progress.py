@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,13 +230,14 @@ def progress_svg(rows: Sequence[ProgressRow]) -> str:
     panels = len(METRICS)
     rows_n = (panels + _COLS - 1) // _COLS
     width, height = _COLS * _PANEL_W + 8, rows_n * _PANEL_H + 40
-    first = html.escape(rows[0].session_id) if rows else ""
-    last = html.escape(rows[-1].session_id) if rows else ""
+    # Dates only: full session ids do not fit the chart's width.
+    first = html.escape(rows[0].session_id[:8]) if rows else ""
+    last = html.escape(rows[-1].session_id[:8]) if rows else ""
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" role="img" '
            f'aria-label="voice-coach progress over {len(rows)} sessions">',
            f'<rect width="{width}" height="{height}" fill="#fafafa"/>',
-           f'<text x="8" y="22" font-size="15" font-weight="bold">voice-coach progress: '
+           f'<text x="8" y="22" font-size="14" font-weight="bold">Progress: '
            f"{len(rows)} session{'s' if len(rows) != 1 else ''}"
            + (f" ({first} to {last})" if rows else "") + "</text>"]
     for k, spec in enumerate(METRICS):
@@ -251,18 +249,11 @@ def progress_svg(rows: Sequence[ProgressRow]) -> str:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a text file atomically with mode 0600."""
+    """Write a text file atomically with mode 0600 (making its folder if needed)."""
+    from voice_coach.fileio import atomic_write_text
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text)
+
+

@@ -201,6 +201,30 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
+def headline_numbers(report: Report) -> dict[str, str]:
+    """The main numbers as label -> text, for the HTML export's feedback table."""
+    r = report
+    hs = r.hesitations
+    numbers = {
+        "Answers": str(len(r.answers)),
+        "Pace": _f(r.pace.wpm, "{:.0f}", " wpm") + f" (target {th.PACE_WPM[0]:.0f}-"
+                f"{th.PACE_WPM[1]:.0f})",
+        "Fillers": _f(r.fillers.per_100, "{:.1f}", " per 100 words"),
+        "Hedges": _f(r.hedges.per_100, "{:.1f}", " per 100 words"),
+        "Filled pauses (audio)": _f(hs.filled_pauses, "{}"),
+        "Long pauses (> 2 s)": _f(hs.long_pauses, "{}"),
+        "Time to start answering": _f(r.start_delay.median_s, "{:.1f}", " s (median)"),
+        "Your share of talk": _f(r.talk.user_share * 100 if r.talk.user_share is not None
+                                 else None, "{:.0f}", "%"),
+        "Questions you asked": str(r.questions.asked),
+        "Thanked by name": ("yes" if r.wrap_up.thanked and r.wrap_up.used_name else
+                            "no" if r.wrap_up.reached else "not reached"),
+    }
+    for i, tip in enumerate(r.tips[:TOP_TIPS], start=1):
+        numbers[f"Tip {i}"] = f"{pointer(tip)}: {tip.text}"
+    return numbers
+
+
 def _praise(r: Report) -> str | None:
     if r.pace.verdict is Verdict.OK:
         return "your pace was comfortable to follow"

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voice_coach.audio.capture import AudioSource
-from voice_coach.audio.format import SAMPLE_RATE, Pcm, frames, resample, write_wav
+from voice_coach.audio.format import SAMPLE_RATE, Pcm, frames, resample
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
 from voice_coach.interview.controller import (
@@ -50,6 +50,9 @@ EXPECTED_WORDS: dict[Stage, int] = {
 }
 """Words before an answer may sound finished: discussion answers should develop an example,
 so a one-sentence start followed by a pause is a thinking pause, not the end."""
+
+SILENT_TURNS_TO_PAUSE = 2
+"""Turns in a row with nothing heard before the interviewer pauses by itself."""
 
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
@@ -193,11 +196,18 @@ class VoiceSession:
 
     def _loop(self) -> EndReason:
         self._speak(self.controller.start())
+        silent_turns = 0
         while not self.controller.finished:
             heard = self._listen()
             if heard is None:
                 return EndReason.STOPPED  # the source ended (a scripted demo ran out)
             stage = self.controller.stage
+            silent_turns = silent_turns + 1 if not heard.text else 0
+            if silent_turns >= SILENT_TURNS_TO_PAUSE:
+                # Nobody is answering (stepped away?): wait instead of running on alone.
+                silent_turns = 0
+                self._pause(stage, "I'll pause here. Say 'resume' when you're ready.")
+                continue
             command = _command_of(heard.text)
             if command in (Command.PAUSE, Command.SLOWER, Command.FASTER, Command.RESUME):
                 self._meta_command(command, heard, stage)
@@ -211,48 +221,50 @@ class VoiceSession:
 
     # --- speaking ---------------------------------------------------------------------------
 
-    def _speak(self, step: Step, pending: tuple[Heard, Stage | None, Command | None] | None = None,
-               ) -> None:
+    def _speak(self, step: Step,
+               pending: tuple[Heard, Stage | None, Command | None] | None = None) -> None:
         """Say a step's lines; the pending answer is stored the moment the reply starts."""
-        rec = self.recorder
-        assert rec is not None
         self.source.mute()
         try:
-            first_prompt = next((e for e in step.events if isinstance(e, Prompt)), None)
-            started: list[Playback] = []
-            if first_prompt is None and pending is not None:
-                self._store_heard(*pending, None)
-                pending = None
+            deferred: list[StageStart] = []
             for event in step.events:
                 if isinstance(event, StageStart):
+                    # A stage change after an answer is stored after that answer.
                     if pending is None:
-                        rec.event(event)
-                        self.ui.heading(event.title)
+                        self._enter_stage(event)
+                    else:
+                        deferred.append(event)
                     continue
                 clips, playbacks = self._play_line(
-                    event, started, pending[0].timings if pending is not None else None)
+                    event, pending[0].timings if pending is not None else None)
                 if pending is not None:
-                    # The reply is sounding: now store the answer, then the stage changes
-                    # that came before this line.
                     self._store_heard(*pending, playbacks[0] if playbacks else None)
                     pending = None
-                    for ev in step.events:
-                        if ev is event:
-                            break
-                        if isinstance(ev, StageStart):
-                            rec.event(ev)
-                            self.ui.heading(ev.title)
+                    for stage_start in deferred:
+                        self._enter_stage(stage_start)
                 self.ui.interviewer(event.text)
                 self._record_prompt(event, clips, playbacks)
                 self._last_line = event.text
                 self.player.wait()
+            if pending is not None:  # nothing to say back
+                self._store_heard(*pending, None)
+                for stage_start in deferred:
+                    self._enter_stage(stage_start)
         finally:
             self.source.unmute(self.options.mute_tail)
 
-    def _play_line(self, prompt: Prompt, started: list[Playback],
-                   timings: dict[str, float] | None = None,
+    def _enter_stage(self, event: StageStart) -> None:
+        assert self.recorder is not None
+        self.recorder.event(event)
+        self.ui.heading(event.title)
+
+    def _play_line(self, prompt: Prompt, timings: dict[str, float] | None = None,
                    ) -> tuple[list[Speech], list[Playback]]:
-        """Synthesise sentence by sentence; the first plays while the next ones are made."""
+        """Synthesise sentence by sentence; the first plays while the rest are made.
+
+        ``timings`` (an answer's) gets the synthesis time of the first sentence and the wait
+        for its first sample to reach the device.
+        """
         clips: list[Speech] = []
         playbacks: list[Playback] = []
         began = time.monotonic()
@@ -268,7 +280,6 @@ class VoiceSession:
                         timings["synth_s"] = queued - began
                         first = pb.first_sample_at or time.monotonic()
                         timings["playback_start_s"] = max(0.0, first - queued)
-        started.extend(playbacks)
         return clips, playbacks
 
     def _record_prompt(self, prompt: Prompt, clips: list[Speech],
@@ -286,7 +297,7 @@ class VoiceSession:
         if self.options.save_interviewer_audio and clips and seconds > 0:
             name = f"prompt-{self._prompt_count:03d}.wav"
             audio = np.concatenate([resample(c.samples, c.rate) for c in clips])
-            write_wav(rec.writer.audio_path(name), audio)
+            rec.writer.write_audio(name, audio)
             extra["audio"] = name
         rec.event(prompt, **extra)
 
@@ -300,11 +311,16 @@ class VoiceSession:
         extra: dict[str, Any] = {"engine": heard.transcript.engine}
         if heard.transcript.words:
             extra["words"] = words_to_json(heard.transcript.words, heard.audio_start)
+        audio_error: StorageError | None = None
         if self.options.save_audio and len(heard.audio):
             name = f"answer-{rec.answers + 1:03d}.wav"
-            write_wav(rec.writer.audio_path(name), heard.audio)
-            extra["audio"] = name
-            extra["audio_start"] = round(heard.audio_start, 3)
+            try:
+                rec.writer.write_audio(name, heard.audio)
+                extra["audio"] = name
+                extra["audio_start"] = round(heard.audio_start, 3)
+            except StorageError as exc:
+                # Keep the words of this turn even when its audio cannot be saved.
+                audio_error = exc
         if reply is not None and reply.first_sample_at and heard.endpoint_mono:
             latency = {"from_endpoint": round(reply.first_sample_at - heard.endpoint_mono, 3)}
             if heard.last_voice_mono is not None:
@@ -315,6 +331,8 @@ class VoiceSession:
             extra["latency"] = latency
             self.latencies.append(latency)
         rec.answer(stage, heard.text, heard.start, heard.end, **extra)
+        if audio_error is not None:
+            raise audio_error
 
     # --- listening --------------------------------------------------------------------------
 
@@ -400,22 +418,7 @@ class VoiceSession:
             return  # not paused: nothing to resume
         if command is Command.PAUSE:
             self._store_heard(heard, stage, command, None)
-            self._say_aside("Okay, paused. Say 'resume' when you're ready.")
-            self.ui.note("(paused: say 'resume' to go on)")
-            while True:
-                again = self._listen()
-                if again is None:
-                    return
-                if _command_of(again.text) is Command.RESUME:
-                    self.ui.answer(again.text)
-                    self._store_heard(again, stage, Command.RESUME, None)
-                    break
-                if _command_of(again.text) is Command.END:
-                    self._store_heard(again, stage, Command.END, None)
-                    self._speak(self.controller.respond(again.text))
-                    return
-            self._say_aside("Welcome back.")
-            self._speak(self.controller.repeat_last())
+            self._pause(stage, "Okay, paused. Say 'resume' when you're ready.")
             return
         current = self.speaker.rate_wpm or DEFAULT_RATE
         delta = -RATE_STEP if command is Command.SLOWER else RATE_STEP
@@ -424,6 +427,27 @@ class VoiceSession:
         self._store_heard(heard, stage, command, None)
         self.ui.note(f"(speech rate {new_rate} words a minute)")
         self._say_aside("Sure, I'll speak more slowly." if delta < 0 else "Sure, a bit faster.")
+        self._speak(self.controller.repeat_last())
+
+    def _pause(self, stage: Stage | None, announcement: str) -> None:
+        """Wait for "resume" (or "end the interview"); nothing else acts while paused."""
+        self._say_aside(announcement)
+        self.ui.note("(paused: say 'resume' to go on)")
+        while True:
+            again = self._listen()
+            if again is None:
+                return
+            command = _command_of(again.text)
+            if command is Command.RESUME:
+                self.ui.answer(again.text)
+                self._store_heard(again, stage, Command.RESUME, None)
+                break
+            if command is Command.END:
+                self.ui.answer(again.text)
+                self._speak(self.controller.respond(again.text),
+                            pending=(again, stage, Command.END))
+                return
+        self._say_aside("Welcome back.")
         self._speak(self.controller.repeat_last())
 
     def _say_aside(self, text: str) -> None:

@@ -66,6 +66,12 @@ class Recognizer(abc.ABC):
         self._buffer = []
         return self.transcribe(samples)
 
+    def from_words(self, words: list[Word], text: str | None = None) -> Transcript:
+        """A Transcript of this engine: ``text`` defaults to the words joined by spaces."""
+        if text is None:
+            text = " ".join(w.text for w in words)
+        return Transcript(text=text, words=tuple(words), engine=self.name, model=self.model_name)
+
     def close(self) -> None:
         """Release the engine's resources."""
 

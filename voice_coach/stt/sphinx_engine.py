@@ -150,12 +150,7 @@ class SphinxRecognizer(Recognizer):
                     confidence=round(float(logmath.exp(seg.prob)), 3) if seg.prob else None,
                 )
             )
-        return Transcript(
-            text=" ".join(w.text for w in words),
-            words=tuple(words),
-            engine=self.name,
-            model=self.model_name,
-        )
+        return self.from_words(words)
 
     def transcribe(self, samples: Pcm) -> Transcript:
         """Recognise one whole utterance."""

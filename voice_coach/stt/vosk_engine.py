@@ -143,7 +143,7 @@ class VoskRecognizer(Recognizer):
         text = " ".join(t for t in (str(r.get("text", "")).strip() for r in results) if t)
         self._rec.Reset()
         self._base = self._fed / SAMPLE_RATE
-        return Transcript(text=text, words=tuple(words), engine=self.name, model=self.model_name)
+        return self.from_words(words, text)
 
     def transcribe(self, samples: Pcm) -> Transcript:
         """Recognise one whole utterance."""

@@ -323,12 +323,7 @@ class WhisperRecognizer(Recognizer):
 
     def _transcript(self, words: list[Word]) -> Transcript:
         """A Transcript from whisper words (which carry their own punctuation)."""
-        return Transcript(
-            text=" ".join(w.text for w in words),
-            words=tuple(words),
-            engine=self.name,
-            model=self.model_name,
-        )
+        return self.from_words(words)
 
     def transcribe(self, samples: Pcm) -> Transcript:
         """Decode one whole utterance in a single call; silence never reaches the model."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from voice_coach import __version__, config
+from voice_coach.audio.format import Pcm, write_wav
 from voice_coach.errors import SessionNotFound, StorageError, TranscriptError
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,13 +39,20 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def is_plain_name(name: str) -> bool:
+    """True for a file name that stays inside its folder (no separators, no ``..``, not hidden)."""
+    return (bool(name) and name == os.path.basename(name) and "\\" not in name
+            and not name.startswith(".") and "\x00" not in name)
+
+
 def now_iso() -> str:
     """The current time, ISO 8601 with the UTC offset."""
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def _storage_error(path: Path, exc: OSError) -> StorageError:
-    if exc.errno == errno.ENOSPC:
+    # EFBIG (a file-size limit) and EDQUOT (a quota) are a full disk to the user.
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return StorageError(f"the disk is full: cannot write {path}; earlier turns are saved")
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return StorageError(f"cannot write {path}: {exc.strerror}; earlier turns are saved")
@@ -75,17 +83,37 @@ class SessionWriter:
         if self._closed:
             raise StorageError(f"session {self.id} is already closed")
         line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        written = 0
         try:
-            written = 0
+            size = os.fstat(self._fd).st_size
             while written < len(line):
                 written += os.write(self._fd, line[written:])
             os.fsync(self._fd)
         except OSError as exc:
+            if written:
+                self._drop_partial_line(size)
             raise _storage_error(self.path, exc) from None
 
+    def _drop_partial_line(self, size: int) -> None:
+        """Cut a half-written line (full disk) so a later append cannot glue onto it."""
+        try:
+            os.ftruncate(self._fd, size)
+        except OSError as exc:
+            _LOGGER.warning("could not remove a half-written line from %s: %s", self.path, exc)
+
     def audio_path(self, name: str) -> Path:
-        """Where to save one audio file of this session (relative names stay in the folder)."""
+        """Where to save one audio file of this session (a plain file name in the folder)."""
+        if not is_plain_name(name):
+            raise StorageError(f"refusing the audio file name {name!r}")
         return self.folder / name
+
+    def write_audio(self, name: str, samples: Pcm) -> None:
+        """Save a WAV in the session folder atomically; a failure is a StorageError."""
+        path = self.audio_path(name)
+        try:
+            write_wav(path, samples, mode=FILE_MODE)
+        except OSError as exc:
+            raise _storage_error(path, exc) from None
 
     def end(self, reason: str, **extra: Any) -> None:
         """Record how the session ended and close the file (safe to call twice)."""
@@ -143,6 +171,14 @@ class LoadedSession:
     def started_at(self) -> str:
         """ISO start time."""
         return str(self.start.get("started_at", ""))
+
+    def audio_file(self, event: Mapping[str, Any]) -> Path | None:
+        """The WAV an event names, or None when absent, not a plain file name, or missing."""
+        name = event.get("audio")
+        if not isinstance(name, str) or not is_plain_name(name):
+            return None
+        path = self.folder / name
+        return path if path.is_file() else None
 
     def answers(self) -> list[dict[str, Any]]:
         """The answer events, in order."""

@@ -1,0 +1,230 @@
+"""The spoken session loop with fake engines and scripted audio (no devices, no models)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voice_coach.audio.capture import AfterEnd, PcmSource
+from voice_coach.audio.format import SAMPLE_RATE, Pcm
+from voice_coach.audio.playback import NullPlayer
+from voice_coach.errors import DeviceError, Interrupted
+from voice_coach.interview.scenario import load_scenario_file
+from voice_coach.interview.stages import Stage
+from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+from voice_coach.stt.base import Recognizer, Transcript, Word
+from voice_coach.transcripts.store import SessionStore
+from voice_coach.tts.base import Speaker, Speech
+
+QUICK = Path(__file__).resolve().parent / "data" / "quick-chat.toml"
+SILENCE = object()
+
+
+def voiced(seconds: float) -> Pcm:
+    """Noise loud enough for the energy VAD: a stand-in for speech."""
+    rng = np.random.default_rng(1)
+    return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 3000).astype(np.int16)
+
+
+def quiet(seconds: float) -> Pcm:
+    return np.zeros(int(seconds * SAMPLE_RATE), np.int16)
+
+
+class ScriptedRecognizer(Recognizer):
+    """Returns the next scripted text for each utterance, with one word per 0.3 s."""
+
+    name = "scripted"
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__()
+        self.texts = iter(texts)
+        self.prepared = 0
+
+    def prepare_tail(self) -> bool:
+        self.prepared += 1
+        return True
+
+    def transcribe(self, samples: Pcm) -> Transcript:
+        if not len(samples):
+            return Transcript("", engine=self.name)
+        text = next(self.texts, "")
+        words = tuple(Word(w, 0.3 + i * 0.3, 0.55 + i * 0.3) for i, w in enumerate(text.split()))
+        return Transcript(text, words, engine=self.name)
+
+
+class ToneSpeaker(Speaker):
+    """0.2 s of tone a sentence: playbacks exist, synthesis costs nothing."""
+
+    name = "tone"
+
+    def synth(self, text: str) -> Speech:
+        return Speech((np.sin(np.arange(3200) / 5) * 5000).astype(np.int16), SAMPLE_RATE)
+
+
+class RecordingUI:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def heading(self, title: str) -> None:
+        self.lines.append(f"== {title}")
+
+    def interviewer(self, text: str) -> None:
+        self.lines.append(f"I: {text}")
+
+    def listening(self, level: float, partial: str) -> None:
+        pass
+
+    def answer(self, text: str) -> None:
+        self.lines.append(f"U: {text}")
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"({text})")
+
+
+def run(texts: list[object], tmp_path: Path, **options: object) -> tuple[VoiceSession,
+                                                                         list[dict[str, object]]]:
+    """Each item is said as ~1 s of 'speech' (or silence for SILENCE) when listening starts."""
+    source = PcmSource(realtime=False, after_end=AfterEnd.SILENCE)
+    utterances: Iterator[object] = iter(texts)
+
+    def on_listen(stage: Stage | None, line: str) -> None:
+        item = next(utterances, "")
+        if item is not SILENCE:
+            source.feed(np.concatenate([quiet(0.3), voiced(1.0)]))
+
+    said = [t for t in texts if t is not SILENCE]
+    session = VoiceSession(
+        load_scenario_file(QUICK), source, NullPlayer(), ToneSpeaker(),
+        ScriptedRecognizer([str(t) for t in said]), SessionStore(), RecordingUI(),
+        VoiceOptions(name="Jo", seed=1, vad="energy", **options),  # type: ignore[arg-type]
+        on_listen=on_listen,
+    )
+    session.run()
+    folder = next(SessionStore().root.iterdir())
+    events = [json.loads(line) for line in (folder / "transcript.jsonl").read_text().splitlines()]
+    return session, events
+
+
+ANSWERS = [
+    "I am Jo and I build dashboards",
+    "I like hiking",
+    "I built a data pipeline with Python",
+    "I would fit in well",
+    "What are the company's goals for this project",
+    "No that's all",
+    "Thank you Alex",
+]
+
+
+def test_a_whole_spoken_interview_is_stored_in_order(tmp_path: Path) -> None:
+    _, events = run(ANSWERS, tmp_path)
+    types = [e["type"] for e in events]
+    assert types[0] == "session_start" and types[-1] == "session_end"
+    assert events[-1]["reason"] == "completed"
+    # After each answer: the answer first, then any stage change, then the reply.
+    for i, e in enumerate(events):
+        if e["type"] == "answer" and i + 1 < len(events) - 1:
+            assert events[i + 1]["type"] in ("stage", "prompt")
+    answers = [e for e in events if e["type"] == "answer"]
+    assert [a["text"] for a in answers] == ANSWERS
+    for a in answers:
+        assert a["audio"] and (SessionStore().root / events[0]["id"] / a["audio"]).exists()
+        assert a["words"][0]["start"] >= a["audio_start"]
+        # The two headline numbers, then where the time went (bench/latency.py reads these).
+        assert set(a["latency"]) == {"from_endpoint", "from_voice", "endpoint_s", "tail_s",
+                                     "silence_needed_s", "controller_s", "synth_s",
+                                     "playback_start_s"}
+        split = sum(a["latency"][k] for k in ("tail_s", "controller_s", "synth_s",
+                                               "playback_start_s"))
+        assert split <= a["latency"]["from_endpoint"] + 0.002
+    prompts = [e for e in events if e["type"] == "prompt"]
+    assert all("speech_start" in p and p["speech_end"] > p["speech_start"] for p in prompts)
+    assert any("real time dashboards" in p["text"] for p in prompts)
+
+
+def test_no_audio_stores_no_audio(tmp_path: Path) -> None:
+    _, events = run(ANSWERS, tmp_path, save_audio=False)
+    folder = SessionStore().root / str(events[0]["id"])
+    assert sorted(p.name for p in folder.iterdir()) == ["transcript.jsonl"]
+    assert all("audio" not in e for e in events)
+
+
+def test_commands_repeat_pause_resume_slower(tmp_path: Path) -> None:
+    session, events = run(["repeat that", "pause", "I am still talking", "resume", "slower",
+                           *ANSWERS], tmp_path)
+    commands = [e["command"] for e in events if e["type"] == "command"]
+    assert commands == ["repeat", "pause", "resume", "slower"]
+    answers = [e["text"] for e in events if e["type"] == "answer"]
+    assert "I am still talking" not in answers  # while paused only "resume" acts
+    prompts = [e for e in events if e["type"] == "prompt"]
+    greeting = prompts[0]["text"]
+    assert [p["text"] for p in prompts[:4]] == [greeting] * 4  # repeat, resume, slower
+    assert session.speaker.rate_wpm == 175 - 30
+
+
+def test_two_silent_turns_pause_the_interview(tmp_path: Path) -> None:
+    _, events = run([SILENCE, SILENCE, "resume", *ANSWERS], tmp_path)
+    assert [e["command"] for e in events if e["type"] == "command"] == ["resume"]
+    assert events[-1]["reason"] == "completed"
+
+
+def test_end_the_interview_by_voice(tmp_path: Path) -> None:
+    _, events = run(["end the interview"], tmp_path)
+    assert events[-1]["reason"] == "stopped"
+    assert "Thank you for your time, Jo" in [e for e in events if e["type"] == "prompt"][-1]["text"]
+
+
+class FailingSource(PcmSource):
+    """A microphone that dies after a few reads."""
+
+    def __init__(self, reads: int) -> None:
+        super().__init__(realtime=False)
+        self.left = reads
+
+    def read(self, timeout: float | None = None):  # type: ignore[no-untyped-def]
+        self.left -= 1
+        if self.left < 0:
+            raise DeviceError("microphone failed: the input stream stopped")
+        return super().read(timeout)
+
+
+def _session_with(source: PcmSource) -> VoiceSession:
+    return VoiceSession(load_scenario_file(QUICK), source, NullPlayer(), ToneSpeaker(),
+                        ScriptedRecognizer(ANSWERS), SessionStore(), RecordingUI(),
+                        VoiceOptions(name="Jo", seed=1, vad="energy"))
+
+
+def test_device_failure_mid_session_is_saved_as_error() -> None:
+    source = FailingSource(reads=200)
+    source.feed(np.concatenate([quiet(0.3), voiced(1.0)]))
+    with pytest.raises(DeviceError, match=r"microphone failed.*saved in"):
+        _session_with(source).run()
+    s = SessionStore().load("last")
+    assert s.end_reason == "error" and len(s.answers()) == 1
+
+
+class InterruptingSource(PcmSource):
+    def read(self, timeout: float | None = None):  # type: ignore[no-untyped-def]
+        chunk = super().read(timeout)
+        if chunk is not None and chunk.start > 0.8:
+            raise KeyboardInterrupt
+        return chunk
+
+
+def test_ctrl_c_mid_answer_is_saved_as_interrupted() -> None:
+    source = InterruptingSource(realtime=False)
+    source.feed(np.concatenate([quiet(0.3), voiced(3.0)]))
+    with pytest.raises(Interrupted):
+        _session_with(source).run()
+    s = SessionStore().load("last")
+    assert s.end_reason == "interrupted" and not s.cut_short
+
+
+def test_speculation_starts_when_silence_begins(tmp_path: Path) -> None:
+    session, _ = run(ANSWERS, tmp_path)
+    recognizer = session.recognizer()
+    assert isinstance(recognizer, ScriptedRecognizer) and recognizer.prepared >= len(ANSWERS)
