@@ -134,7 +134,13 @@ def test_a_whole_spoken_interview_is_stored_in_order(tmp_path: Path) -> None:
     for a in answers:
         assert a["audio"] and (SessionStore().root / events[0]["id"] / a["audio"]).exists()
         assert a["words"][0]["start"] >= a["audio_start"]
-        assert set(a["latency"]) == {"from_endpoint", "from_voice"}
+        # The two headline numbers, then where the time went (bench/latency.py reads these).
+        assert set(a["latency"]) == {"from_endpoint", "from_voice", "endpoint_s", "tail_s",
+                                     "silence_needed_s", "controller_s", "synth_s",
+                                     "playback_start_s"}
+        split = sum(a["latency"][k] for k in ("tail_s", "controller_s", "synth_s",
+                                               "playback_start_s"))
+        assert split <= a["latency"]["from_endpoint"] + 0.002
     prompts = [e for e in events if e["type"] == "prompt"]
     assert all("speech_start" in p and p["speech_end"] > p["speech_start"] for p in prompts)
     assert any("real time dashboards" in p["text"] for p in prompts)

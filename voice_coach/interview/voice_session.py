@@ -110,6 +110,8 @@ class Heard:
     audio: Pcm
     endpoint_mono: float | None
     last_voice_mono: float | None
+    timings: dict[str, float] = field(default_factory=dict)
+    """Where the reply's latency goes, in seconds (see ``_store_heard``)."""
 
     @property
     def text(self) -> str:
@@ -214,8 +216,10 @@ class VoiceSession:
             if command in (Command.PAUSE, Command.SLOWER, Command.FASTER, Command.RESUME):
                 self._meta_command(command, heard, stage)
                 continue
+            began = time.monotonic()
             step = self.controller.respond(heard.text)
             self.ui.answer(heard.text or "(no answer heard)")
+            heard.timings["controller_s"] = time.monotonic() - began
             self._speak(step, pending=(heard, stage, step.command))
         return self.controller.end_reason or EndReason.COMPLETED
 
@@ -235,7 +239,8 @@ class VoiceSession:
                     else:
                         deferred.append(event)
                     continue
-                clips, playbacks = self._play_line(event)
+                clips, playbacks = self._play_line(
+                    event, pending[0].timings if pending is not None else None)
                 if pending is not None:
                     self._store_heard(*pending, playbacks[0] if playbacks else None)
                     pending = None
@@ -259,17 +264,28 @@ class VoiceSession:
         self.recorder.event(event)
         self.ui.heading(event.title)
 
-    def _play_line(self, prompt: Prompt) -> tuple[list[Speech], list[Playback]]:
-        """Synthesise sentence by sentence; the first plays while the rest are made."""
+    def _play_line(self, prompt: Prompt, timings: dict[str, float] | None = None,
+                   ) -> tuple[list[Speech], list[Playback]]:
+        """Synthesise sentence by sentence; the first plays while the rest are made.
+
+        ``timings`` (an answer's) gets the synthesis time of the first sentence and the wait
+        for its first sample to reach the device.
+        """
         clips: list[Speech] = []
         playbacks: list[Playback] = []
+        began = time.monotonic()
         for speech in self.speaker.synth_sentences(prompt.text):
             clips.append(speech)
             if len(speech.samples):
+                queued = time.monotonic()
                 pb = self.player.play(speech.samples, speech.rate)
                 playbacks.append(pb)
                 if len(playbacks) == 1:
                     _wait_first_sample(pb)
+                    if timings is not None:
+                        timings["synth_s"] = queued - began
+                        first = pb.first_sample_at or time.monotonic()
+                        timings["playback_start_s"] = max(0.0, first - queued)
         return clips, playbacks
 
     def _record_prompt(self, prompt: Prompt, clips: list[Speech],
@@ -315,6 +331,9 @@ class VoiceSession:
             latency = {"from_endpoint": round(reply.first_sample_at - heard.endpoint_mono, 3)}
             if heard.last_voice_mono is not None:
                 latency["from_voice"] = round(reply.first_sample_at - heard.last_voice_mono, 3)
+            # The split: endpointing wait, recognition tail (finish), controller, synthesis
+            # of the first sentence, and the wait for its first sample to reach the device.
+            latency.update({k: round(v, 4) for k, v in heard.timings.items()})
             extra["latency"] = latency
             self.latencies.append(latency)
         rec.answer(stage, heard.text, heard.start, heard.end, **extra)
@@ -383,14 +402,18 @@ class VoiceSession:
             recognizer.finish()
             return Heard(Transcript("", engine=recognizer.name), t0 + ep.now, t0 + ep.now,
                          t0 + ep.now, np.zeros(0, np.int16), None, None)
+        finish_began = time.monotonic()
         transcript = recognizer.finish()
+        tail_s = time.monotonic() - finish_began
         speech_start = ep.speech_start or 0.0
         last_voice = ep.last_voice_time if ep.last_voice_time is not None else ep.now
         utt_start = ep.utterance_start or 0.0
         # Stream time runs with the audio; the last voiced frame was (now - last_voice) ago.
         last_voice_mono = endpoint_mono - (ep.now - last_voice) / _speed(self.source)
+        timings = {"endpoint_s": ep.now - last_voice, "tail_s": tail_s,
+                   "silence_needed_s": ep.silence_needed()}
         return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
-                     ep.utterance(), endpoint_mono, last_voice_mono)
+                     ep.utterance(), endpoint_mono, last_voice_mono, timings)
 
     # --- hands-free commands that steer the session, not the conversation -------------------
 

@@ -29,6 +29,8 @@ CONTINUATION_CUES = frozenset(
 
 _WORD = re.compile(r"[a-z']+")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s*$")
+_TRAILING_OFF = re.compile(r"(\.\.\.|\u2026)[\"')\]]*\s*$")
+"""Whisper writes "so..." when the voice trails off mid-thought: that is no sentence end."""
 
 
 class EndpointState(enum.Enum):
@@ -113,7 +115,7 @@ def required_silence(hint: str, config: EndpointConfig, expected_words: int = 0)
     words = _WORD.findall(hint.lower())
     if not words:
         return config.end_silence
-    ends_sentence = bool(_SENTENCE_END.search(hint))
+    ends_sentence = bool(_SENTENCE_END.search(hint)) and not _TRAILING_OFF.search(hint)
     if words[-1] in config.continuation_cues and not ends_sentence:
         return config.end_silence + config.continuation_extra
     unpunctuated = not re.search(r"[.!?,;]", hint)

