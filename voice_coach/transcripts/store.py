@@ -59,10 +59,16 @@ def _storage_error(path: Path, exc: OSError) -> StorageError:
     return StorageError(f"cannot write {path}: {exc.strerror or exc}")
 
 
+def _line(event: Mapping[str, Any]) -> bytes:
+    """One event as one line of compact JSON."""
+    return (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
 class SessionWriter:
     """Appends events to one session's transcript; every append is on disk when it returns."""
 
-    def __init__(self, folder: Path, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, folder: Path, clock: Callable[[], float] | None = None,
+                 first: Mapping[str, Any] | None = None) -> None:
         self.folder = folder
         self.id = folder.name
         self.path = folder / TRANSCRIPT
@@ -70,6 +76,12 @@ class SessionWriter:
         self._t0 = self._clock()
         self._closed = False
         try:
+            if first is not None and not self.path.exists():
+                # The transcript appears with its first event already in it: a crash right
+                # after the folder was made leaves no empty, unreadable session behind.
+                from voice_coach.fileio import atomic_write
+
+                atomic_write(self.path, _line(first), FILE_MODE)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         except OSError as exc:
             raise _storage_error(self.path, exc) from None
@@ -83,7 +95,7 @@ class SessionWriter:
         """Write one event as one JSON line and fsync it."""
         if self._closed:
             raise StorageError(f"session {self.id} is already closed")
-        line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        line = _line(event)
         written = 0
         try:
             size = os.fstat(self._fd).st_size
@@ -251,21 +263,21 @@ class SessionStore:
                 raise _storage_error(folder, exc) from None
         else:  # pragma: no cover - a thousand sessions in one millisecond
             raise StorageError("cannot allocate a session id")
-        writer = SessionWriter(folder, clock)
-        writer.append({
+        return SessionWriter(folder, clock, first={
             "type": "session_start", "id": sid, "scenario": scenario, "name": name,
             "started_at": now.astimezone().isoformat(timespec="seconds"),
             "versions": {"voice_coach": __version__, "python": sys.version.split()[0]},
             **meta,
         })
-        return writer
 
     def ids(self) -> list[str]:
         """Session ids, oldest first."""
         if not self.root.is_dir():
             return []
+        # A folder without a transcript is an id reserved by a session that died before its
+        # first event was on disk: nothing was said, nothing to list.
         return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and _ID_RE.match(p.name))
+                      if p.is_dir() and _ID_RE.match(p.name) and (p / TRANSCRIPT).exists())
 
     def resolve(self, ref: str) -> str:
         """Turn ``last``, a full id or a unique prefix into an id."""
