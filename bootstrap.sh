@@ -53,8 +53,12 @@ extras="whisper"
 stamp=".venv/.voice-coach-$extras-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   say "installing voice-coach[$extras] into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[$extras]"
+  # Some machines' pip configs name index folders that do not exist: that warning is noise.
+  pip_install() {
+    .venv/bin/python -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither" >&2)
+  }
+  pip_install --upgrade pip
+  pip_install -e ".[$extras]"
   touch "$stamp"
 fi
 

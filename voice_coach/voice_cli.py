@@ -158,6 +158,8 @@ def run_demo(
               else open_player(output_device))
     ui = ui or TerminalVoiceUI(scenario.interviewer, candidate.name)
     spoken_aloud = not isinstance(player, NullPlayer)
+    if not spoken_aloud and save_audio:
+        ui.note("(the interviewer's voice is saved in the session folder as prompt-NNN.wav)")
 
     def on_listen(stage: Stage | None, line: str) -> None:
         text = candidate.answer(stage, line)

@@ -435,6 +435,7 @@ def open_player(
     from voice_coach.audio.devices import has_output
 
     if device is None and not has_output():
-        _LOGGER.warning("no audio output device: the interviewer's voice is not played")
+        _LOGGER.warning("no audio output device found: the interviewer's lines are shown, "
+                        "not heard")
         return NullPlayer(realtime=null_realtime)
     return Player(device=device).open()
