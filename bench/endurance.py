@@ -41,7 +41,11 @@ from voice_coach.interview.candidate import (  # noqa: E402
 )
 from voice_coach.interview.scenario import load_scenario  # noqa: E402
 from voice_coach.interview.stages import Stage  # noqa: E402
-from voice_coach.interview.voice_session import VoiceOptions, VoiceSession  # noqa: E402
+from voice_coach.interview.voice_session import (  # noqa: E402
+    QuietUI,
+    VoiceOptions,
+    VoiceSession,
+)
 from voice_coach.stt.base import Recognizer, Transcript, Word  # noqa: E402
 from voice_coach.transcripts.store import SessionStore  # noqa: E402
 from voice_coach.tts.registry import create_speaker  # noqa: E402
@@ -77,23 +81,6 @@ class ScriptedRecognizer(Recognizer):
         return Transcript(text, words, engine=self.name)
 
 
-class QuietUI:
-    """Shows nothing."""
-
-    def heading(self, title: str) -> None:
-        """Nothing."""
-
-    def interviewer(self, text: str) -> None:
-        """Nothing."""
-
-    def listening(self, level: float, partial: str) -> None:
-        """Nothing."""
-
-    def answer(self, text: str) -> None:
-        """Nothing."""
-
-    def note(self, text: str) -> None:
-        """Nothing."""
 
 
 def rss_mb() -> float:

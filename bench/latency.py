@@ -36,23 +36,6 @@ SHIPPED = ("coffee-chat", "hiring-manager-lunch", "informational-interview", "ne
 _WORD = re.compile(r"[a-z']+")
 
 
-class QuietUI:
-    """A VoiceUI that shows nothing (the bench prints JSON only)."""
-
-    def heading(self, title: str) -> None:
-        """Nothing."""
-
-    def interviewer(self, text: str) -> None:
-        """Nothing."""
-
-    def listening(self, level: float, partial: str) -> None:
-        """Nothing."""
-
-    def answer(self, text: str) -> None:
-        """Nothing."""
-
-    def note(self, text: str) -> None:
-        """Nothing."""
 
 
 def make_player(mode: str) -> Any:
@@ -110,7 +93,7 @@ def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str
     from voice_coach.audio.format import SAMPLE_RATE
     from voice_coach.interview.candidate import PAUSE_MARK, load_candidate
     from voice_coach.interview.scenario import load_scenario
-    from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+    from voice_coach.interview.voice_session import QuietUI, VoiceOptions, VoiceSession
     from voice_coach.transcripts.store import SessionStore
     from voice_coach.tts.registry import create_speaker
     from voice_coach.voice_cli import CANDIDATE_REACTION, candidate_audio

@@ -78,6 +78,25 @@ class VoiceUI(Protocol):
         """A side note (paused, rate changed, model loading...)."""
 
 
+class QuietUI:
+    """A VoiceUI that shows nothing (benchmarks, batch runs)."""
+
+    def heading(self, title: str) -> None:
+        """Nothing."""
+
+    def interviewer(self, text: str) -> None:
+        """Nothing."""
+
+    def listening(self, level: float, partial: str) -> None:
+        """Nothing."""
+
+    def answer(self, text: str) -> None:
+        """Nothing."""
+
+    def note(self, text: str) -> None:
+        """Nothing."""
+
+
 @dataclass(frozen=True)
 class VoiceOptions:
     """Settings of one spoken session."""
