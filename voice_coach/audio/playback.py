@@ -259,12 +259,6 @@ class Player:
             self._last = pb
         return pb
 
-    def play_speech(
-        self, speech: Any, on_first_sample: FirstSampleCallback | None = None
-    ) -> Playback:
-        """Queue a ``voice_coach.tts.base.Speech``-like object (``samples``, ``rate``)."""
-        return self.play(speech.samples, int(speech.rate), on_first_sample)
-
     @property
     def playing(self) -> bool:
         """True while clips are queued or the last one is still sounding."""
@@ -380,12 +374,6 @@ class NullPlayer:
         if on_first_sample is not None:
             on_first_sample(pb)
         return pb
-
-    def play_speech(
-        self, speech: Any, on_first_sample: FirstSampleCallback | None = None
-    ) -> Playback:
-        """Queue a Speech-like object (``samples``, ``rate``)."""
-        return self.play(speech.samples, int(speech.rate), on_first_sample)
 
     @property
     def playing(self) -> bool:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voice_coach.audio.capture import AudioSource
-from voice_coach.audio.format import SAMPLE_RATE, Pcm, frames, resample
+from voice_coach.audio.format import Pcm, frames, resample
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
 from voice_coach.interview.controller import (
@@ -23,7 +23,7 @@ from voice_coach.interview.controller import (
     StageStart,
     Step,
 )
-from voice_coach.interview.language import Command
+from voice_coach.interview.language import Command, parse_command
 from voice_coach.interview.recorder import Recorder, words_to_json
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
@@ -174,7 +174,6 @@ class VoiceSession:
         # A source faster than real time gets a session timeline that follows the audio,
         # so timings, pace and replay mean the same as in a real-time session.
         self._audio_clock = AudioClock() if not getattr(source, "realtime", True) else None
-        self.latencies: list[dict[str, float]] = []
         self._last_line = ""
         self._prompt_count = 0
 
@@ -231,7 +230,7 @@ class VoiceSession:
                 silent_turns = 0
                 self._pause(stage, "I'll pause here. Say 'resume' when you're ready.")
                 continue
-            command = _command_of(heard.text)
+            command = parse_command(heard.text)
             if command in (Command.PAUSE, Command.SLOWER, Command.FASTER, Command.RESUME):
                 self._meta_command(command, heard, stage)
                 continue
@@ -354,7 +353,6 @@ class VoiceSession:
             # of the first sentence, and the wait for its first sample to reach the device.
             latency.update({k: round(v, 4) for k, v in heard.timings.items()})
             extra["latency"] = latency
-            self.latencies.append(latency)
         rec.answer(stage, heard.text, heard.start, heard.end, **extra)
         if audio_error is not None:
             raise audio_error
@@ -402,9 +400,7 @@ class VoiceSession:
             elif speaking:
                 recognizer.accept(frame)
             if EventKind.SILENCE_START in kinds:
-                prepare = getattr(recognizer, "prepare_tail", None)
-                if prepare is not None:
-                    prepare()
+                recognizer.prepare_tail()
             if EventKind.ENDPOINT in kinds or EventKind.NO_SPEECH in kinds:
                 endpoint_mono = time.monotonic()
                 if self._audio_clock is not None:
@@ -464,7 +460,7 @@ class VoiceSession:
             again = self._listen()
             if again is None:
                 return
-            command = _command_of(again.text)
+            command = parse_command(again.text)
             if command is Command.RESUME:
                 self.ui.answer(again.text)
                 self._store_heard(again, stage, Command.RESUME, None)
@@ -528,12 +524,6 @@ class AudioClock:
         self._t = max(self._t, t)
 
 
-def _command_of(text: str) -> Command | None:
-    from voice_coach.interview.language import parse_command
-
-    return parse_command(text)
-
-
 def _speed(source: AudioSource) -> float:
     """How fast the source's stream clock runs against the wall clock."""
     if getattr(source, "realtime", True) is False:
@@ -546,8 +536,3 @@ def _wait_first_sample(pb: Playback, timeout: float = 0.5) -> None:
     deadline = time.monotonic() + timeout
     while pb.first_sample_at is None and time.monotonic() < deadline:
         time.sleep(0.001)
-
-
-def pcm16k(speech: Speech) -> Pcm:
-    """A synthesised clip as 16 kHz mono int16."""
-    return resample(speech.samples, speech.rate, SAMPLE_RATE)

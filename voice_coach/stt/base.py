@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voice_coach.audio.format import SAMPLE_RATE, Pcm
+from voice_coach.audio.format import Pcm
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,13 @@ class Recognizer(abc.ABC):
         """Take the next frame of the current utterance."""
         self._buffer.append(frame)
 
+    def prepare_tail(self) -> bool:
+        """Silence began: an engine may start decoding the tail speculatively (True if so).
+
+        ``accept`` after it means the user went on, and the speculation must be dropped.
+        """
+        return False
+
     def partial(self) -> str:
         """Text recognised so far in the current utterance (may be empty)."""
         return ""
@@ -75,7 +82,3 @@ class Recognizer(abc.ABC):
     def close(self) -> None:
         """Release the engine's resources."""
 
-
-def duration(samples: Pcm) -> float:
-    """Seconds of 16 kHz audio."""
-    return len(samples) / SAMPLE_RATE
