@@ -81,3 +81,10 @@ class Recorder:
     def end(self, reason: str, **extra: Any) -> None:
         """Record how the session ended."""
         self.writer.end(reason, **extra)
+
+    def end_quietly(self, reason: str, **extra: Any) -> None:
+        """Best-effort end event on the way out of a failure; never masks the original error."""
+        try:
+            self.writer.end(reason, **extra)
+        except Exception as exc:
+            _LOGGER.warning("could not record the end of session %s: %s", self.session_id, exc)

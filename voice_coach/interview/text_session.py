@@ -43,7 +43,7 @@ class SessionResult:
     folder: str
 
 
-def show_step(step: Step, ui: TextUI, interviewer: str) -> None:
+def show_step(step: Step, ui: TextUI) -> None:
     """Print a step's headings and lines."""
     for event in step.events:
         if isinstance(event, StageStart):
@@ -70,7 +70,7 @@ def run_text_session(
     try:
         step = controller.start()
         recorder.step(step)
-        show_step(step, ui, scenario.interviewer)
+        show_step(step, ui)
         while not controller.finished:
             start = recorder.now()
             text = ui.read_answer(controller.stage)
@@ -88,22 +88,15 @@ def run_text_session(
             else:
                 recorder.answer(stage, text.strip(), start, end)
             recorder.step(step)
-            show_step(step, ui, scenario.interviewer)
+            show_step(step, ui)
             if step.finished and step.end_reason is not None:
                 reason = step.end_reason
     except KeyboardInterrupt:
-        _end_quietly(recorder, EndReason.INTERRUPTED)
+        recorder.end_quietly(EndReason.INTERRUPTED)
         raise Interrupted(f"interrupted; session {writer.id} saved in {writer.folder}") from None
     except StorageError:
-        _end_quietly(recorder, EndReason.ERROR)
+        recorder.end_quietly(EndReason.ERROR)
         raise
     recorder.end(reason.value)
     return SessionResult(writer.id, reason, recorder.answers, str(writer.folder))
 
-
-def _end_quietly(recorder: Recorder, reason: EndReason) -> None:
-    """Best effort end event on the way out of a failure; never masks the original error."""
-    try:
-        recorder.end(reason.value)
-    except Exception as exc:
-        _LOGGER.warning("could not record the end of session %s: %s", recorder.session_id, exc)

@@ -497,12 +497,8 @@ class VoiceSession:
             _LOGGER.debug("stopping playback: %s", exc)
 
     def _end_quietly(self, reason: EndReason, **extra: Any) -> None:
-        if self.recorder is None:
-            return
-        try:
-            self.recorder.end(reason.value, **extra)
-        except Exception as exc:
-            _LOGGER.warning("could not record the end of the session: %s", exc)
+        if self.recorder is not None:
+            self.recorder.end_quietly(reason, **extra)
 
 
 class AudioClock:
