@@ -14,6 +14,8 @@ from voice_coach.interview.language import Command
     ("End the interview.", Command.END), ("pause", Command.PAUSE), ("resume", Command.RESUME),
     ("slower", Command.SLOWER), ("Faster please", Command.FASTER),
     ("I skipped a step", None), ("could you repeat that question about teams", None),
+    ("repeat note", Command.REPEAT), ("Could you repeat that, please?", Command.REPEAT),
+    ("skip it please", Command.SKIP), ("repeat the whole project from scratch", None),
 ])
 def test_parse_command(text: str, cmd: Command | None) -> None:
     assert lang.parse_command(text) == cmd

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 QUICK = REPO / "tests" / "data" / "quick-chat.toml"
 # (what the candidate says, is it an answer?) in interview order; "repeat that" is a command.
 SCRIPT = [
-    ("repeat that", False),
+    ("Could you repeat that, please?", False),
     ("Hi Alex, nice to meet you too. I'm Jane, and I recently moved to Berlin.", True),
     ("I love hiking in the mountains with friends on weekends.", True),
     ("At my last job I designed the ingestion layer and set up monitoring for our reports.",

@@ -68,13 +68,27 @@ _COMMANDS: dict[Command, tuple[str, ...]] = {
 _COMMAND_LOOKUP = {phrase: cmd for cmd, phrases in _COMMANDS.items() for phrase in phrases}
 
 
+_COMMAND_VERBS: dict[str, Command] = {
+    "repeat": Command.REPEAT, "skip": Command.SKIP, "pause": Command.PAUSE,
+    "resume": Command.RESUME,
+}
+"""A short utterance that starts with one of these is that command: recognisers often mishear
+the rest of a two-word command ("repeat that" -> "repeat note")."""
+
+
 def parse_command(text: str) -> Command | None:
     """The command a whole utterance is, or None ("please" and "okay" around it are allowed)."""
     norm = normalise(text)
     for filler in ("okay ", "ok ", "um ", "uh ", "please ", "can we "):
         if norm.startswith(filler):
             norm = norm[len(filler):]
-    return _COMMAND_LOOKUP.get(norm)
+    norm = norm.removesuffix(" please")
+    if norm in _COMMAND_LOOKUP:
+        return _COMMAND_LOOKUP[norm]
+    ws = norm.split()
+    if 1 <= len(ws) <= 2 and ws[0] in _COMMAND_VERBS:
+        return _COMMAND_VERBS[ws[0]]
+    return None
 
 
 _QUESTION_STARTS = frozenset(
