@@ -162,3 +162,15 @@ def test_new_utterance_drops_old_state(rec: WhisperRecognizer, spy: SpyModel) ->
     _feed(rec, _silence(0.5))
     assert rec.finish().text == ""
     assert spy.calls == []
+
+
+def test_long_audio_is_decoded_in_segments(rec: WhisperRecognizer, spy: SpyModel) -> None:
+    # A minute-long file in one call lets whisper skip stretches: it goes in at the pauses.
+    parts = []
+    for _ in range(12):
+        parts += [_speech(2.0), _silence(1.0)]
+    result = rec.transcribe(np.concatenate(parts))
+    assert len(spy.calls) == 12
+    assert len(result.words) == 12
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts) and starts[-1] > 30

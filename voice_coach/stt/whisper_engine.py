@@ -25,6 +25,10 @@ SpeechTest = Callable[[Pcm], bool]
 """Says whether one 30 ms frame holds speech."""
 
 
+LONG_AUDIO_S = 25
+"""Audio longer than this (whisper's window is 30 s) is decoded in segments."""
+
+
 @dataclass(frozen=True)
 class WhisperSettings:
     """How the whisper recognizer loads its model and cuts an utterance into segments."""
@@ -326,7 +330,17 @@ class WhisperRecognizer(Recognizer):
         return self.from_words(words)
 
     def transcribe(self, samples: Pcm) -> Transcript:
-        """Decode one whole utterance in a single call; silence never reaches the model."""
+        """Decode one utterance; silence never reaches the model.
+
+        Up to ``LONG_AUDIO_S`` it is one call; longer audio (a file) is streamed, so it is
+        decoded segment by segment at pauses: one call over minutes of audio lets whisper skip
+        whole stretches.
+        """
+        if len(samples) > LONG_AUDIO_S * SAMPLE_RATE:
+            self.start()
+            for i in range(0, len(samples), FRAME_SAMPLES):
+                self.accept(samples[i : i + FRAME_SAMPLES])
+            return self.finish()
         first = self._speech_start(samples)
         if first is None:
             return self._transcript([])
