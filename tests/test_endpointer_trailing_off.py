@@ -11,10 +11,10 @@ from voice_coach.listening.endpointer import EndpointConfig, required_silence
     ("hint", "expected"),
     [
         # Seen in bench/latency.py: a 1 s pause after "so..." was cut at 0.7 s.
-        ("Definitely a morning person. I like to start early, so...", 2.0),
-        ("Definitely a morning person. I like to start early, and\u2026", 2.0),
-        ("I think that covers most of it, more or less...", 1.2),
-        ("Definitely a morning person. I like to start early, so I leave early.", 0.7),
+        ("Definitely a morning person. I like to start early, so...", 2.5),
+        ("Definitely a morning person. I like to start early, and\u2026", 2.5),
+        ("I think that covers most of it, more or less...", 2.5),
+        ("Definitely a morning person. I like to start early, so I leave early.", 0.6),
     ],
 )
 def test_trailing_off_is_no_sentence_end(hint: str, expected: float) -> None:

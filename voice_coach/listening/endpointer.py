@@ -1,7 +1,16 @@
 """When has the user started and finished answering? A pure state machine over VAD decisions.
 
 No I/O and no clocks: stream time is counted from the samples fed in, so a test can replay
-any sequence of frames and get the same events.
+any sequence of frames and get the same events. Other evidence comes in as plain values: the
+partial transcript (``set_hint``), how long an answer the question wants (``expect``) and the
+audio end-of-turn model's verdict (``set_turn_probability``, asked for by a TURN_CHECK event).
+
+The pause that ends an answer follows the evidence: short (0.6 s) when the words and the sound
+agree the answer is finished and it is long enough for the question; long (up to ~3.5 s) when
+it sounds unfinished, ends on "and"/"so"/"um", is short for the question, or the user asked for
+time ("let me think"). The microphone is never deaf: after the endpoint the endpointer keeps
+the audio, and speech that resumes (barge-in) reopens the *same* answer and makes it more
+patient with this user for the rest of the session.
 """
 
 from __future__ import annotations
@@ -27,10 +36,21 @@ CONTINUATION_CUES = frozenset(
 )  # fmt: skip
 """Last words that mean more is coming: wait longer before ending the answer."""
 
+HOLD_CUES = (
+    "let me think", "let me see", "let me just think", "give me a second", "give me a sec",
+    "give me a moment", "give me a minute", "just a second", "just a moment", "one second",
+    "one moment", "good question", "great question", "interesting question",
+    "that's a tough one", "that's a good one", "how do i put this", "hmm", "hm", "mmm",
+)  # fmt: skip
+"""Phrases that ask for time to think: when the answer so far ends with one, wait longest."""
+
 _WORD = re.compile(r"[a-z']+")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s*$")
 _TRAILING_OFF = re.compile(r"(\.\.\.|\u2026)[\"')\]]*\s*$")
 """Whisper writes "so..." when the voice trails off mid-thought: that is no sentence end."""
+_FILLERS = frozenset({"um", "uh", "er", "erm", "hmm", "hm", "mmm", "so", "and", "well", "okay"})
+"""Words that may follow a hold phrase ("good question, um, so") without cancelling it."""
+_THINKING_SOUNDS = frozenset({"hmm", "hm", "mmm", "um", "uh", "erm"})
 
 
 class EndpointState(enum.Enum):
@@ -45,7 +65,8 @@ class EndpointState(enum.Enum):
     STOPPING = "stopping"
     """The user paused; the endpoint comes if the pause lasts."""
     ENDED = "ended"
-    """ENDPOINT or NO_SPEECH was emitted; call ``reset()`` for the next turn."""
+    """ENDPOINT or NO_SPEECH was emitted. Frames are still kept: speech reopens the answer
+    (BARGE_IN) until ``reset()`` starts the next turn."""
 
 
 class EventKind(enum.Enum):
@@ -54,10 +75,15 @@ class EventKind(enum.Enum):
     SPEECH_START = "speech_start"
     SILENCE_START = "silence_start"
     """A pause began: a good moment to decode speculatively."""
+    TURN_CHECK = "turn_check"
+    """Ask the end-of-turn model about ``utterance()`` now and give its verdict to
+    ``set_turn_probability`` (only when ``use_turn_model(True)``)."""
     SPEECH_RESUME = "speech_resume"
     """Speech came back after a pause: discard the speculative result."""
     ENDPOINT = "endpoint"
     NO_SPEECH = "no_speech"
+    BARGE_IN = "barge_in"
+    """Speech after the endpoint: the answer goes on (stop talking, keep listening)."""
 
 
 class EndReason(enum.Enum):
@@ -65,6 +91,19 @@ class EndReason(enum.Enum):
 
     SILENCE = "silence"
     MAX_LENGTH = "max_length"
+
+
+class Verdict(enum.Enum):
+    """What the evidence says about the answer at a pause (for logs and the benchmark)."""
+
+    FINISHED = "finished"
+    """Words and sound agree it is finished and long enough: the short wait."""
+    NEUTRAL = "neutral"
+    """No strong evidence either way: the normal wait."""
+    THINKING = "thinking"
+    """Sounds unfinished, ends on a continuation cue, or is short for the question."""
+    HOLD = "hold"
+    """The user asked for time ("let me think", "good question"): the longest wait."""
 
 
 @dataclass(frozen=True)
@@ -86,43 +125,116 @@ class EndpointConfig:
     """Voiced frames in that window needed to call it speech (a lone click is ignored)."""
     resume_voiced: int = 2
     """Consecutive voiced frames needed to resume after a pause."""
+    barge_in_window: int = 6
+    """Frames in the window that decides speech resumed after the endpoint."""
+    barge_in_voiced: int = 4
+    """Voiced frames in that window for a barge-in: stricter than a resume, since the
+    interviewer's residual echo may be in the frames (0 turns barge-in off)."""
     pre_roll: float = 0.3
     """Audio kept from before the first voiced frame, so the first syllable is not lost."""
     end_silence: float = 1.2
-    """Pause that ends an answer."""
-    continuation_extra: float = 0.8
-    """Added to ``end_silence`` when the partial transcript ends on a continuation cue."""
-    finished_silence: float = 0.7
-    """Shorter pause when the partial transcript looks like a finished answer."""
+    """Pause that ends an answer when the evidence is neutral."""
+    finished_silence: float = 0.6
+    """Pause that ends an answer that sounds finished and is long enough."""
+    thinking_silence: float = 2.5
+    """Pause that ends an answer that sounds unfinished (``expect`` may raise it per stage)."""
+    hold_extra: float = 1.5
+    """Added to the thinking pause after a hold cue ("let me think")."""
     finished_min_words: int = 6
     """Words a partial needs before it can count as finished."""
+    finished_probability: float = 0.5
+    """End-of-turn model probability from which the sound counts as finished."""
+    turn_check_delay: float = 0.2
+    """Silence before the end-of-turn model is asked (it was trained on ~200 ms of it)."""
+    patience_margin: float = 0.4
+    """After a barge-in, the short wait for this user becomes their pause plus this."""
+    max_patience: float = 3.0
+    """Ceiling of that adaptation."""
     no_speech_timeout: float = 8.0
     """Silence before any speech after which the turn gives up (NO_SPEECH)."""
     max_length: float = 120.0
     """Longest answer; the endpoint is forced after this much time since speech started."""
     continuation_cues: frozenset[str] = field(default=CONTINUATION_CUES)
+    hold_cues: tuple[str, ...] = HOLD_CUES
     sample_rate: int = SAMPLE_RATE
 
 
-def required_silence(hint: str, config: EndpointConfig, expected_words: int = 0) -> float:
-    """Pause needed to end an answer whose partial transcript is ``hint``.
+def _ends_with_hold(words: list[str], cues: tuple[str, ...]) -> bool:
+    """True when the words end with a hold phrase, maybe followed by fillers ("um", "so")."""
+    end = len(words)
+    while end > 0 and words[end - 1] in _FILLERS:
+        end -= 1
+    for cue in cues:
+        cue_words = cue.split()
+        n = len(cue_words)
+        if n <= end and words[end - n : end] == cue_words:
+            return True
+    # A lone filler run with nothing before it ("hmm... um") asks for time too.
+    return end == 0 and bool(words) and words[-1] in _THINKING_SOUNDS
 
-    An answer sounds finished when it ends a sentence (or, from engines that give no
-    punctuation, does not end on a continuation cue) and is at least as long as the question
-    wants (``expected_words``): a one-sentence start to a discussion answer is followed by a
-    thinking pause more often than by silence.
+
+def judge(
+    hint: str,
+    config: EndpointConfig,
+    expected_words: int = 0,
+    probability: float | None = None,
+) -> Verdict:
+    """What the partial transcript ``hint`` and the model's ``probability`` say at a pause.
+
+    Without a model verdict (``probability`` None) the words decide alone. An answer sounds
+    finished when it ends a sentence (or, from engines that give no punctuation, does not end
+    on a continuation cue), the model agrees, and it is at least as long as the question wants
+    (``expected_words``): a one-sentence start to a discussion answer is followed by a thinking
+    pause more often than by silence.
     """
     words = _WORD.findall(hint.lower())
+    model_unfinished = probability is not None and probability < config.finished_probability
+    if words and _ends_with_hold(words, config.hold_cues):
+        # Only at the end: "Good question. We used Kafka." is an answer, not a request for time.
+        return Verdict.HOLD
     if not words:
-        return config.end_silence
+        return Verdict.THINKING if model_unfinished else Verdict.NEUTRAL
     ends_sentence = bool(_SENTENCE_END.search(hint)) and not _TRAILING_OFF.search(hint)
-    if words[-1] in config.continuation_cues and not ends_sentence:
-        return config.end_silence + config.continuation_extra
+    if (words[-1] in config.continuation_cues and not ends_sentence) or _TRAILING_OFF.search(
+        hint
+    ):
+        return Verdict.THINKING
+    if model_unfinished:
+        return Verdict.THINKING
+    if expected_words and len(words) < expected_words:
+        return Verdict.THINKING  # short for the question: a thinking pause, most likely
     unpunctuated = not re.search(r"[.!?,;]", hint)
     long_enough = len(words) >= max(config.finished_min_words, expected_words)
     if long_enough and (ends_sentence or unpunctuated):
-        return min(config.finished_silence, config.end_silence)
-    return config.end_silence
+        return Verdict.FINISHED
+    return Verdict.NEUTRAL
+
+
+def wait_for(
+    verdict: Verdict, config: EndpointConfig, thinking: float | None = None, patience: float = 0.0
+) -> float:
+    """The pause that ends an answer with this verdict; ``patience`` floors the short waits."""
+    long_wait = thinking if thinking is not None else config.thinking_silence
+    if verdict is Verdict.HOLD:
+        return long_wait + config.hold_extra
+    if verdict is Verdict.THINKING:
+        return max(long_wait, patience)
+    if verdict is Verdict.NEUTRAL:
+        return max(config.end_silence, patience)
+    return max(min(config.finished_silence, config.end_silence), patience)
+
+
+def required_silence(
+    hint: str,
+    config: EndpointConfig,
+    expected_words: int = 0,
+    probability: float | None = None,
+    thinking: float | None = None,
+    patience: float = 0.0,
+) -> float:
+    """Pause needed to end an answer whose partial transcript is ``hint``."""
+    verdict = judge(hint, config, expected_words, probability)
+    return wait_for(verdict, config, thinking, patience)
 
 
 class Endpointer:
@@ -130,17 +242,28 @@ class Endpointer:
 
     def __init__(self, config: EndpointConfig | None = None) -> None:
         self.config = config or EndpointConfig()
+        self.patience = 0.0
+        """Floor on the pause that ends this user's answers, raised by barge-ins (seconds)."""
+        self.barge_ins = 0
+        """Barge-ins seen since the endpointer was made (the session)."""
+        self._uses_model = False
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything: the next frame starts a new turn at time 0."""
+        """Forget the turn: the next frame starts a new turn at time 0 (patience is kept)."""
         self.state = EndpointState.QUIET
         self._samples_seen = 0
         self._hint = ""
         self._expected_words = 0
+        self._thinking: float | None = None
+        self._probability: float | None = None
+        self._checked = False
+        self._no_speech_from = 0.0
         # Recent frames before speech (pre-roll plus the start window), with their flags.
         self._recent: deque[tuple[Pcm, bool, float]] = deque()
         self._utterance: list[Pcm] = []
+        self._after_end: list[Pcm] = []
+        self._barge: deque[tuple[bool, float]] = deque()
         self._resume_run = 0
         self._resume_from = 0.0
         self._pause_start = 0.0
@@ -150,6 +273,8 @@ class Endpointer:
         """Stream time of the first sample of ``utterance()`` (speech start minus pre-roll)."""
         self.last_voice_time: float | None = None
         """Stream time just after the last voiced frame."""
+        self.end_time: float | None = None
+        """Stream time of the last ENDPOINT (None while the answer is open)."""
 
     @property
     def now(self) -> float:
@@ -160,13 +285,44 @@ class Endpointer:
         """Give the current partial transcript, so the pause needed can adapt to it."""
         self._hint = text
 
-    def expect(self, words: int) -> None:
-        """How long an answer this question wants, in words (0: no expectation)."""
+    def expect(self, words: int, thinking: float | None = None) -> None:
+        """How long an answer this question wants, in words (0: none), and its thinking pause."""
         self._expected_words = words
+        self._thinking = thinking
+
+    def use_turn_model(self, on: bool = True) -> None:
+        """Emit TURN_CHECK at pauses and wait (up to the neutral pause) for the verdict."""
+        self._uses_model = on
+
+    def set_turn_probability(self, probability: float | None) -> None:
+        """The end-of-turn model's verdict for the current pause (cleared when speech resumes)."""
+        if self.state is EndpointState.STOPPING:
+            self._probability = probability
+
+    def set_patience(self, seconds: float) -> None:
+        """Start from a stored per-user patience (from an earlier session)."""
+        self.patience = max(0.0, min(self.config.max_patience, seconds))
+
+    def restart_no_speech_timer(self) -> None:
+        """Count the no-speech timeout from now (e.g. when the question finished playing)."""
+        self._no_speech_from = self.now
+
+    @property
+    def probability(self) -> float | None:
+        """The model verdict in use for the current pause."""
+        return self._probability
+
+    def verdict(self) -> Verdict:
+        """What the evidence says now."""
+        return judge(self._hint, self.config, self._expected_words, self._probability)
 
     def silence_needed(self) -> float:
         """The pause that would end the answer now."""
-        return required_silence(self._hint, self.config, self._expected_words)
+        needed = wait_for(self.verdict(), self.config, self._thinking, self.patience)
+        if self._uses_model and self._probability is None:
+            # The model's verdict is on its way: do not end on the words alone too soon.
+            needed = max(needed, self.config.end_silence)
+        return needed
 
     def utterance(self) -> Pcm:
         """Audio of the answer so far: pre-roll, speech and trailing silence."""
@@ -174,12 +330,18 @@ class Endpointer:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(self._utterance)
 
+    def after_end(self) -> Pcm:
+        """Audio fed since the endpoint (joins the answer if the user barges in)."""
+        if not self._after_end:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate(self._after_end)
+
     def process(self, frame: Pcm, is_speech: bool) -> list[EndpointEvent]:
         """Advance by one frame; returns the events it caused (usually none)."""
-        if self.state is EndpointState.ENDED:
-            return []
         start = self.now
         self._samples_seen += len(frame)
+        if self.state is EndpointState.ENDED:
+            return self._after_endpoint(frame, is_speech, start)
         if self.state in (EndpointState.QUIET, EndpointState.STARTING):
             return self._before_speech(frame, is_speech, start)
         self._utterance.append(frame)
@@ -201,8 +363,9 @@ class Endpointer:
         if len(voiced) >= cfg.start_voiced:
             return [self._start_speech(voiced[0][2])]
         self.state = EndpointState.STARTING if voiced else EndpointState.QUIET
-        if self.now >= cfg.no_speech_timeout:
+        if self.now - self._no_speech_from >= cfg.no_speech_timeout:
             self.state = EndpointState.ENDED
+            self.end_time = self.now
             return [EndpointEvent(EventKind.NO_SPEECH, self.now)]
         return []
 
@@ -229,6 +392,8 @@ class Endpointer:
                 self.state = EndpointState.STOPPING
                 self._pause_start = start
                 self._resume_run = 0
+                self._probability = None
+                self._checked = False
                 events.append(EndpointEvent(EventKind.SILENCE_START, start))
         elif is_speech:
             # One voiced frame in a pause is usually a click or a breath: need a short run.
@@ -238,16 +403,62 @@ class Endpointer:
             if self._resume_run >= cfg.resume_voiced:
                 self.state = EndpointState.SPEAKING
                 self.last_voice_time = self.now
+                self._probability = None
                 events.append(EndpointEvent(EventKind.SPEECH_RESUME, self._resume_from))
         else:
             self._resume_run = 0
+        if (
+            self.state is EndpointState.STOPPING
+            and self._uses_model
+            and not self._checked
+            and self.now - self._pause_start >= cfg.turn_check_delay - 1e-9
+        ):
+            self._checked = True
+            events.append(EndpointEvent(EventKind.TURN_CHECK, self.now))
         if self.now - self.speech_start >= cfg.max_length - 1e-9:
-            self.state = EndpointState.ENDED
+            self._end()
             events.append(EndpointEvent(EventKind.ENDPOINT, self.now, EndReason.MAX_LENGTH))
         elif (
             self.state is EndpointState.STOPPING
             and self.now - self._pause_start >= self.silence_needed() - 1e-9
         ):
-            self.state = EndpointState.ENDED
+            self._end()
+            _LOGGER.debug("endpoint after %.2f s of silence (%s, p=%s)",
+                          self.now - self._pause_start, self.verdict().value, self._probability)
             events.append(EndpointEvent(EventKind.ENDPOINT, self.now, EndReason.SILENCE))
         return events
+
+    def _end(self) -> None:
+        self.state = EndpointState.ENDED
+        self.end_time = self.now
+        self._after_end = []
+        self._barge.clear()
+
+    def _after_endpoint(self, frame: Pcm, is_speech: bool, start: float) -> list[EndpointEvent]:
+        """Keep listening after the endpoint: resumed speech reopens the same answer."""
+        cfg = self.config
+        if self.speech_start is None or cfg.barge_in_voiced <= 0:
+            return []  # NO_SPEECH (the next turn starts with reset) or barge-in turned off
+        self._after_end.append(frame)
+        self._barge.append((is_speech, start))
+        while len(self._barge) > cfg.barge_in_window:
+            self._barge.popleft()
+        voiced = [t for flag, t in self._barge if flag]
+        if len(voiced) < cfg.barge_in_voiced:
+            return []
+        resumed_at = voiced[0]
+        gap = resumed_at - (self.last_voice_time or resumed_at)
+        # The user paused longer than we waited: wait at least that long for them from now on.
+        self.patience = min(cfg.max_patience, max(self.patience, gap + cfg.patience_margin))
+        self.barge_ins += 1
+        _LOGGER.info("barge-in %.2f s after the last word; patience now %.2f s",
+                     gap, self.patience)
+        self._utterance.extend(self._after_end)
+        self._after_end = []
+        self._barge.clear()
+        self.state = EndpointState.SPEAKING
+        self.end_time = None
+        self.last_voice_time = self.now
+        self._probability = None
+        self._hint = ""  # the old partial no longer describes the answer's end
+        return [EndpointEvent(EventKind.BARGE_IN, resumed_at)]

@@ -1,0 +1,167 @@
+"""Turn-taking evidence in the endpointer: model verdict, hold cues, barge-in and patience."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_endpointer import FRAME_S, feed, frames_for, kinds
+
+from voice_coach.audio.format import FRAME_SAMPLES
+from voice_coach.listening.endpointer import (
+    EndpointConfig,
+    Endpointer,
+    EndpointState,
+    EventKind,
+    Verdict,
+    judge,
+    required_silence,
+)
+
+FINISHED = "At my last job I built a data pipeline for sales reporting."
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        ("Hmm, let me think.", Verdict.HOLD),
+        ("That's a good question, um", Verdict.HOLD),
+        ("Give me a second.", Verdict.HOLD),
+        ("hmm", Verdict.HOLD),
+        ("Good question. We moved the whole reporting stack to a new warehouse.",
+         Verdict.FINISHED),  # the hold phrase is not at the end: this is an answer
+        # "well" at the end is no hold cue
+        ("I think the project went really well", Verdict.FINISHED),
+        (FINISHED, Verdict.FINISHED),
+        ("I worked on the billing system and", Verdict.THINKING),
+        ("I like it.", Verdict.NEUTRAL),
+        ("", Verdict.NEUTRAL),
+    ],
+)
+def test_judge_words(hint: str, expected: Verdict) -> None:
+    assert judge(hint, EndpointConfig()) is expected
+
+
+def test_model_and_words_must_agree_for_the_short_wait() -> None:
+    cfg = EndpointConfig()
+    assert required_silence(FINISHED, cfg, probability=0.9) == pytest.approx(0.6)
+    # Sounds unfinished (mid-thought intonation): wait as for "and".
+    assert required_silence(FINISHED, cfg, probability=0.2) == pytest.approx(2.5)
+    # No words yet: the model alone can lengthen the wait, not shorten it below neutral.
+    assert required_silence("", cfg, probability=0.1) == pytest.approx(2.5)
+    assert required_silence("", cfg, probability=0.99) == pytest.approx(1.2)
+
+
+def test_short_for_the_question_waits_the_stage_thinking_pause() -> None:
+    cfg = EndpointConfig()
+    assert required_silence(FINISHED, cfg, expected_words=25, probability=0.95,
+                            thinking=3.5) == pytest.approx(3.5)
+    long_answer = FINISHED + " We cut the nightly run from four hours to twenty minutes."
+    assert required_silence(long_answer, cfg, expected_words=20, probability=0.95,
+                            thinking=3.5) == pytest.approx(0.6)
+
+
+def test_hold_cue_waits_longest() -> None:
+    cfg = EndpointConfig()
+    assert required_silence("Good question. Let me think.", cfg, thinking=3.5) == (
+        pytest.approx(5.0))
+
+
+def test_turn_check_is_asked_once_per_pause_and_its_verdict_is_used() -> None:
+    ep = Endpointer()
+    ep.use_turn_model()
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED)
+    events = feed(ep, ".......")
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.TURN_CHECK]
+    assert events[1].time == pytest.approx(30 * FRAME_S + 0.2, abs=FRAME_S)
+    # Until the verdict comes, the words alone never end the answer before the neutral pause.
+    assert ep.silence_needed() == pytest.approx(1.2)
+    ep.set_turn_probability(0.93)
+    assert ep.verdict() is Verdict.FINISHED
+    events = feed(ep, [False] * frames_for(0.42))
+    assert kinds(events) == [EventKind.ENDPOINT]
+    assert events[0].time == pytest.approx(30 * FRAME_S + 0.6, abs=FRAME_S)
+
+
+def test_unfinished_sound_keeps_waiting_and_resume_clears_the_verdict() -> None:
+    ep = Endpointer()
+    ep.use_turn_model()
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED)
+    feed(ep, ".......")
+    ep.set_turn_probability(0.1)
+    assert kinds(feed(ep, [False] * frames_for(2.0))) == []
+    assert kinds(feed(ep, "xx")) == [EventKind.SPEECH_RESUME]
+    assert ep.probability is None
+    events = feed(ep, "." * 7)
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.TURN_CHECK]
+
+
+def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 30, value=111)
+    ep.set_hint(FINISHED)
+    events = feed(ep, [False] * frames_for(0.6))
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
+    first_end = events[-1].time
+    # The user was only thinking: 1.5 s after the last word they go on.
+    gap_frames = frames_for(1.5) - frames_for(0.6)
+    events = feed(ep, [False] * gap_frames + [True] * 4, value=222)
+    assert kinds(events) == [EventKind.BARGE_IN]
+    resumed = events[0].time
+    assert resumed == pytest.approx(30 * FRAME_S + 1.5, abs=FRAME_S)
+    assert ep.state is EndpointState.SPEAKING and ep.end_time is None
+    assert ep.patience == pytest.approx(1.5 + 0.4, abs=FRAME_S)
+    assert ep.barge_ins == 1
+    # One answer, one continuous recording: nothing between the end and the resume is lost.
+    audio = ep.utterance()
+    assert len(audio) == round(ep.now / FRAME_S) * FRAME_SAMPLES
+    assert np.all(audio[-4 * FRAME_SAMPLES :] == 222)
+    assert first_end < resumed
+    # The same finished-sounding words now need the user's own pause plus a margin.
+    ep.set_hint(FINISHED + " And we kept it running.")
+    assert ep.silence_needed() == pytest.approx(1.9, abs=FRAME_S)
+    events = feed(ep, [False] * frames_for(1.95))
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
+
+
+def test_patience_survives_reset_and_is_capped() -> None:
+    ep = Endpointer()
+    ep.set_patience(9.0)
+    assert ep.patience == pytest.approx(3.0)
+    ep.reset()
+    assert ep.patience == pytest.approx(3.0)
+    ep.set_hint(FINISHED)
+    assert ep.silence_needed() == pytest.approx(3.0)
+
+
+def test_barge_in_can_be_turned_off() -> None:
+    ep = Endpointer(EndpointConfig(barge_in_voiced=0))
+    feed(ep, "x" * 30 + "." * 60)
+    assert ep.state is EndpointState.ENDED
+    assert feed(ep, "x" * 20) == []
+    assert len(ep.after_end()) == 0
+
+
+def test_no_barge_in_after_no_speech() -> None:
+    ep = Endpointer(EndpointConfig(no_speech_timeout=1.0))
+    assert kinds(feed(ep, "." * 40)) == [EventKind.NO_SPEECH]
+    assert feed(ep, "x" * 20) == []
+
+
+def test_no_speech_timer_restarts_when_the_question_ends() -> None:
+    ep = Endpointer(EndpointConfig(no_speech_timeout=1.0))
+    feed(ep, "." * 30)  # 0.9 s while the question is still playing
+    ep.restart_no_speech_timer()
+    assert feed(ep, "." * 30) == []
+    assert kinds(feed(ep, "." * 4)) == [EventKind.NO_SPEECH]
+
+
+def test_stage_thinking_pause_from_expect() -> None:
+    ep = Endpointer()
+    ep.expect(25, thinking=3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED)
+    assert ep.verdict() is Verdict.THINKING
+    assert kinds(feed(ep, [False] * frames_for(3.4))) == [EventKind.SILENCE_START]
+    assert kinds(feed(ep, ".....")) == [EventKind.ENDPOINT]
