@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE
-from voice_coach.errors import UsageError
+from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE, frames
+from voice_coach.errors import EngineUnavailable, UsageError
 from voice_coach.listening import vad as vad_module
-from voice_coach.listening.vad import EnergyVad, WebRtcVad, create_vad, dbfs, level_meter
+from voice_coach.listening.vad import (
+    EnergyVad,
+    SileroVad,
+    SpeakerLevelGate,
+    WebRtcVad,
+    create_vad,
+    dbfs,
+    level_meter,
+)
 
 RNG = np.random.default_rng(7)
 SILENT = np.zeros(FRAME_SAMPLES, dtype=np.int16)
@@ -80,15 +90,67 @@ def test_webrtc_vad() -> None:
 
 def test_create_vad_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(create_vad("energy"), EnergyVad)
+    monkeypatch.setattr(vad_module, "silero_model_path", lambda: None)
     monkeypatch.setattr(vad_module, "webrtc_available", lambda: False)
     assert isinstance(create_vad("auto"), EnergyVad)
-    with pytest.raises(UsageError, match="auto, webrtc, energy"):
-        create_vad("silero")
+    with pytest.raises(UsageError, match="auto, silero, webrtc, energy"):
+        create_vad("nope")
 
 
-def test_create_vad_auto_prefers_webrtc() -> None:
+def test_create_vad_auto_prefers_silero_then_webrtc(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("webrtcvad")
+    if vad_module.silero_model_path() is not None:
+        assert isinstance(create_vad(), SileroVad)
+    monkeypatch.setattr(vad_module, "silero_model_path", lambda: None)
     assert isinstance(create_vad(), WebRtcVad)
+
+
+def test_silero_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(EngineUnavailable, match="faster-whisper"):
+        SileroVad(path=tmp_path / "none.onnx")
+
+
+def silero() -> SileroVad:
+    if vad_module.silero_model_path() is None:
+        pytest.skip("faster-whisper (which ships Silero VAD) is not installed")
+    return SileroVad()
+
+
+def test_silero_quiet_on_silence_and_noise_at_stream_start() -> None:
+    vad = silero()
+    rng = np.random.default_rng(1)
+    hiss = (rng.standard_normal(SAMPLE_RATE * 2) * 300).astype(np.int16)
+    assert not any(vad.is_speech(f) for f in frames(hiss))
+    assert not any(vad.is_speech(SILENT) for _ in range(20))
+
+
+@pytest.mark.slow
+def test_silero_hears_speech_whatever_the_frame_size() -> None:
+    from speech import synth
+
+    pcm = np.concatenate([synth("I led the move to the new database last spring."),
+                          np.zeros(SAMPLE_RATE, np.int16)])
+    by_frames = silero()
+    flags30 = [by_frames.is_speech(f) for f in frames(pcm)]
+    assert 0.5 < sum(flags30) / len(flags30) < 0.95
+    assert not any(flags30[-10:])  # the second of silence at the end
+    # 20 ms frames: the same chunks are judged, so the share of speech is the same.
+    by_20 = silero()
+    flags20 = [by_20.is_speech(f) for f in frames(pcm, 320)]
+    assert sum(flags20) * 320 == pytest.approx(sum(flags30) * 480, rel=0.05)
+
+
+def test_speaker_level_gate_vetoes_quiet_voices_once_the_user_is_known() -> None:
+    gate = SpeakerLevelGate(gate_db=14.0, min_frames=5)
+    loud, quiet = voice_like(0.5), voice_like(0.02)
+    assert gate.judge(quiet, True)  # the user's level is not known yet
+    gate.reset()
+    for _ in range(5):
+        assert gate.judge(loud, True)
+    assert gate.level_dbfs == pytest.approx(dbfs(loud), abs=0.1)
+    assert not gate.judge(quiet, True)  # -28 dB: a talker across the room
+    assert not gate.judge(loud, False)  # never turns non-speech into speech
 
 
 @pytest.mark.parametrize("std", [30, 100, 300])

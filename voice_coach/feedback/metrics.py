@@ -26,7 +26,7 @@ from voice_coach.feedback.hesitation import (
     speaking_time,
 )
 from voice_coach.interview import language as lang
-from voice_coach.listening.vad import Vad, create_vad
+from voice_coach.listening.vad import Vad, create_vad, webrtc_available
 from voice_coach.transcripts.store import LoadedSession
 
 _LOGGER = logging.getLogger(__name__)
@@ -288,7 +288,8 @@ def no_audio(path: Path) -> Pcm | None:
 
 def default_vad() -> Vad:
     """The VAD used on stored audio: webrtcvad when installed, else the energy gate."""
-    return create_vad("auto")
+    # Pinned: the pause statistics were calibrated with webrtcvad (live listening uses silero).
+    return create_vad("webrtc" if webrtc_available() else "energy")
 
 
 # --- one answer -------------------------------------------------------------------------------

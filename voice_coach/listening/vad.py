@@ -1,11 +1,13 @@
-"""Voice activity detection on 16 kHz int16 frames: webrtcvad if installed, else an energy gate."""
+"""Voice activity detection on 16 kHz int16 frames: Silero, webrtcvad, or an energy gate."""
 
 from __future__ import annotations
 
 import abc
+import importlib.util
 import logging
 import math
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ _LOGGER = logging.getLogger(__name__)
 
 _FLOOR_DBFS = -96.0
 """Level reported for digital silence (the 16-bit noise floor)."""
-VAD_KINDS = ("auto", "webrtc", "energy")
+VAD_KINDS = ("auto", "silero", "webrtc", "energy")
 
 
 def dbfs(frame: Pcm) -> float:
@@ -131,18 +133,148 @@ class EnergyVad(Vad):
         self._levels.clear()
 
 
+class SileroVad(Vad):
+    """Silero VAD v6 (MIT), the ONNX file shipped inside ``faster-whisper``, run by onnxruntime.
+
+    Silero takes 512-sample chunks (32 ms) with 64 samples of context and carries an LSTM
+    state; frames of any size are buffered into chunks, and a frame is judged by the newest
+    chunk probability with hysteresis (on at ``threshold``, off below ``threshold - 0.15``),
+    so the decision lags the audio by at most one chunk.
+    """
+
+    name = "silero"
+    CHUNK = 512
+    CONTEXT = 64
+
+    def __init__(
+        self, threshold: float = 0.5, path: Path | None = None, gate_db: float | None = None
+    ) -> None:
+        self.threshold = threshold
+        self.off_threshold = threshold - 0.15
+        self._gate = SpeakerLevelGate(gate_db) if gate_db is not None else None
+        model = path or silero_model_path()
+        if model is None or not model.is_file():
+            raise EngineUnavailable(
+                "Silero VAD needs faster-whisper (it ships the model): "
+                "pip install 'voice-coach[whisper]'"
+            )
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise EngineUnavailable(
+                "Silero VAD needs onnxruntime: pip install onnxruntime"
+            ) from exc
+        opts = ort.SessionOptions()
+        opts.inter_op_num_threads = 1
+        opts.intra_op_num_threads = 1
+        opts.log_severity_level = 3
+        self._session: Any = ort.InferenceSession(
+            str(model), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the LSTM state and any buffered samples."""
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context = np.zeros(self.CONTEXT, dtype=np.float32)
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._speaking = False
+        self.probability = 0.0
+        """Speech probability of the newest chunk."""
+        if self._gate is not None:
+            self._gate.reset()
+
+    def is_speech(self, frame: Pcm) -> bool:
+        """True when the newest 32 ms chunk (up to this frame) holds the user's speech."""
+        voiced = self._model_says_speech(frame)
+        if self._gate is None:
+            return voiced
+        return self._gate.judge(frame, voiced)
+
+    def _model_says_speech(self, frame: Pcm) -> bool:
+        self._pending = np.concatenate([self._pending, frame.astype(np.float32) / 32768.0])
+        while len(self._pending) >= self.CHUNK:
+            chunk, self._pending = self._pending[: self.CHUNK], self._pending[self.CHUNK :]
+            window = np.concatenate([self._context, chunk])[np.newaxis]
+            out, self._h, self._c = self._session.run(
+                None, {"input": window, "h": self._h, "c": self._c}
+            )
+            self._context = chunk[-self.CONTEXT :]
+            self.probability = float(np.asarray(out).reshape(-1)[0])
+            if self._speaking:
+                self._speaking = self.probability >= self.off_threshold
+            else:
+                self._speaking = self.probability >= self.threshold
+        return self._speaking
+
+
+class SpeakerLevelGate:
+    """Vetoes voiced frames far below the user's own speech level (background talkers).
+
+    Silero hears a café's babble as speech, and so would let a thinking pause never end; the
+    user, close to the microphone, is much louder. The level is the 75th percentile of the
+    frames called speech over the last ~6 s; until 0.6 s of speech is heard there is no veto.
+    """
+
+    def __init__(self, gate_db: float = 14.0, history: int = 200, min_frames: int = 20) -> None:
+        self.gate_db = gate_db
+        self.min_frames = min_frames
+        self._levels: deque[float] = deque(maxlen=history)
+
+    def reset(self) -> None:
+        """Forget the user's level."""
+        self._levels.clear()
+
+    @property
+    def level_dbfs(self) -> float | None:
+        """The user's speech level, once known."""
+        if len(self._levels) < self.min_frames:
+            return None
+        return float(np.percentile(np.fromiter(self._levels, float), 75))
+
+    def judge(self, frame: Pcm, voiced: bool) -> bool:
+        """The VAD's decision ``voiced`` for ``frame``, vetoed when the frame is too quiet."""
+        if not voiced:
+            return False
+        level = dbfs(frame)
+        known = self.level_dbfs
+        if known is not None and level < known - self.gate_db:
+            return False
+        self._levels.append(level)
+        return True
+
+
+def silero_model_path() -> Path | None:
+    """The Silero VAD ONNX file inside the installed faster-whisper, found without importing it."""
+    try:
+        spec = importlib.util.find_spec("faster_whisper")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for base in spec.submodule_search_locations:
+        path = Path(base, "assets", "silero_vad_v6.onnx")
+        if path.is_file():
+            return path
+    return None
+
+
 def webrtc_available() -> bool:
     """True when the webrtcvad module can be imported."""
-    import importlib.util
-
     return importlib.util.find_spec("webrtcvad") is not None
 
 
 def create_vad(kind: str = "auto", mode: int = 2) -> Vad:
-    """Build a VAD: ``webrtc``, ``energy`` or ``auto`` (webrtc when installed, else energy)."""
+    """Build a VAD by name; ``auto`` is the best one installed (silero, webrtc, energy)."""
     if kind == "auto":
-        kind = "webrtc" if webrtc_available() else "energy"
+        if silero_model_path() is not None and importlib.util.find_spec("onnxruntime"):
+            kind = "silero"
+        else:
+            kind = "webrtc" if webrtc_available() else "energy"
         _LOGGER.debug("VAD auto-selected: %s", kind)
+    if kind == "silero":
+        return SileroVad()
     if kind == "webrtc":
         return WebRtcVad(mode)
     if kind == "energy":
