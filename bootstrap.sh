@@ -62,6 +62,15 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The audio end-of-turn model (smart-turn v3.2, BSD-2) ships inside the pipecat-ai wheel: take
+# only that file (pip download --no-deps), never the framework. Without it answers still end,
+# by pauses and words only.
+if [ ! -f models/smart-turn-v3.2-cpu.onnx ]; then
+  say "extracting the smart-turn end-of-turn model from the pipecat-ai wheel"
+  .venv/bin/python -c 'from pathlib import Path; from voice_coach.listening.turn_model import download_model; download_model(Path("models"))' \
+    || say "could not get smart-turn: answers will end by pauses and words only"
+fi
+
 if [ "$what" = demo ]; then
   exec .venv/bin/voice-coach demo "$@"
 fi

@@ -25,6 +25,7 @@ def healthy(tmp_path: Path) -> Probes:
         vosk_models=lambda: [tmp_path / "vosk-model-small-en-us"],
         home=lambda: tmp_path,
         home_error=lambda path: None,
+        turn_model=lambda: tmp_path / "smart-turn-v3.2-cpu.onnx",
     )
 
 
@@ -86,6 +87,15 @@ def test_no_engine_and_unwritable_home(tmp_path: Path) -> None:
     assert results["home"].status is Status.MISSING
     assert "VOICE_COACH_HOME" in results["home"].fix
     assert doctor.exit_code(list(results.values())) == 1
+
+
+def test_missing_turn_model_is_optional_and_says_how_to_get_it(tmp_path: Path) -> None:
+    probes = dataclasses.replace(healthy(tmp_path), turn_model=lambda: None)
+    results = by_name(doctor.run_checks(probes))
+    line = results["end-of-turn"].line()
+    assert results["end-of-turn"].status is Status.WARN
+    assert "pauses and words only" in line and "voice-coach models download smart-turn" in line
+    assert doctor.exit_code(list(results.values())) == 0
 
 
 def test_espeak_program_without_library() -> None:

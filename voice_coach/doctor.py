@@ -139,6 +139,13 @@ class Probes:
     vosk_models: Callable[[], list[Path]] = field(default=lambda: find_vosk_models(model_dirs()))
     home: Callable[[], Path] = config.home
     home_error: Callable[[Path], str | None] = _home_writable
+    turn_model: Callable[[], Path | None] = field(default=lambda: _find_turn_model())
+
+
+def _find_turn_model() -> Path | None:
+    from voice_coach.listening.turn_model import find_model
+
+    return find_model()
 
 
 ENGINES = (
@@ -262,6 +269,17 @@ def check_vosk_model(
     )
 
 
+def check_turn_model(path: Path | None, onnxruntime: bool) -> CheckResult:
+    """The audio end-of-turn model (optional: without it pauses and words decide)."""
+    if path is not None and onnxruntime:
+        return CheckResult("end-of-turn", Status.OK, f"smart-turn v3.2 ({path})", essential=False)
+    detail = "smart-turn model not installed" if path is None else "onnxruntime not installed"
+    fix = ("voice-coach models download smart-turn" if path is None
+           else "pip install 'voice-coach[whisper]'")
+    return CheckResult("end-of-turn", Status.WARN,
+                       detail + ": answers end by pauses and words only", fix, essential=False)
+
+
 def check_home(path: Path, error: str | None) -> CheckResult:
     """The data folder must be writable: sessions are saved there."""
     if error is None:
@@ -291,6 +309,7 @@ def run_checks(probes: Probes | None = None) -> list[CheckResult]:
     present = {module: p.has_module(module) for _, module, _ in ENGINES}
     results.extend(check_engines(present))
     results.append(check_vosk_model(p.vosk_models(), present["vosk"], model_dirs()))
+    results.append(check_turn_model(p.turn_model(), p.has_module("onnxruntime")))
     home = p.home()
     results.append(check_home(home, p.home_error(home)))
     return results

