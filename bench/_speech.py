@@ -73,10 +73,28 @@ def _piper() -> object:
     return PiperSpeaker()
 
 
+def cache_dir() -> Path:
+    """Where the benchmarks keep synthesised speech and model verdicts between runs."""
+    import os
+
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    path = base / "voice-coach-bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def piper_sentence(text: str) -> Sentence:
-    """``text`` read by piper's natural voice, at 16 kHz."""
+    """``text`` read by piper's natural voice, at 16 kHz (cached: piper varies run to run)."""
+    import hashlib
+
+    key = hashlib.sha1(text.encode()).hexdigest()[:16]
+    path = cache_dir() / f"piper-{key}.npy"
+    if path.is_file():
+        return Sentence(text, np.load(path), "piper")
     clip = _piper().synth(text)  # type: ignore[attr-defined]
-    return Sentence(text, trim(resample(clip.samples, clip.rate)), "piper")
+    pcm = trim(resample(clip.samples, clip.rate))
+    np.save(path, pcm)
+    return Sentence(text, pcm, "piper")
 
 
 def piper_sentences(n: int | None = None) -> list[Sentence]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
 from pathlib import Path
 
@@ -106,3 +107,65 @@ def test_real_model_hears_a_finished_sentence_from_a_cut_one() -> None:
     cut = model.probability(np.concatenate([synth("I'd say the hardest part was, because"),
                                             tail]))
     assert 0.0 <= cut < 0.5 < done <= 1.0
+
+
+class FakeModel:
+    """Says the same probability every time, and counts the checks."""
+
+    name = "fake"
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+        self.calls: list[int] = []
+
+    def probability(self, pcm: np.ndarray) -> float:
+        self.calls.append(len(pcm))
+        return self.p
+
+
+def wait_for_verdict(checker: turn_model.TurnChecker, ep: object) -> None:
+    deadline = time.monotonic() + 5
+    while ep.probability is None and time.monotonic() < deadline:
+        checker.handle(ep, [])
+        time.sleep(0.005)
+
+
+def test_turn_checker_hands_the_verdict_to_the_endpointer() -> None:
+    from test_endpointer import feed, kinds
+
+    from voice_coach.listening.endpointer import Endpointer, EventKind, Verdict
+
+    model = FakeModel(0.9)
+    checker = turn_model.TurnChecker(model)  # type: ignore[arg-type]
+    ep = Endpointer()
+    ep.use_turn_model(checker.enabled)
+    feed(ep, "x" * 30)
+    ep.set_hint("At my last job I built a data pipeline for sales reporting.")
+    events = feed(ep, ".......")
+    assert EventKind.TURN_CHECK in kinds(events)
+    checker.handle(ep, events)
+    wait_for_verdict(checker, ep)
+    assert ep.probability == pytest.approx(0.9)
+    assert ep.verdict() is Verdict.FINISHED
+    assert model.calls[-1] == len(ep.utterance())  # asked on the answer's audio at the check
+    checker.close()
+
+
+def test_turn_checker_drops_a_verdict_when_speech_resumes() -> None:
+    from test_endpointer import feed
+
+    from voice_coach.listening.endpointer import Endpointer, EventKind
+
+    checker = turn_model.TurnChecker(FakeModel(0.1))  # type: ignore[arg-type]
+    ep = Endpointer()
+    ep.use_turn_model(True)
+    feed(ep, "x" * 30)
+    checker.handle(ep, feed(ep, "......."))
+    resumed = feed(ep, "xx")
+    assert [e.kind for e in resumed] == [EventKind.SPEECH_RESUME]
+    checker.handle(ep, resumed)
+    time.sleep(0.05)
+    checker.handle(ep, [])
+    assert ep.probability is None
+    checker.close()
+    assert not turn_model.TurnChecker(None).enabled

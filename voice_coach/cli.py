@@ -174,7 +174,7 @@ def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
         options = VoiceOptions(
             name=name, seed=seed, briefing=briefing, save_audio=not no_audio,
             save_interviewer_audio=save_interviewer_audio and not no_audio,
-            spoken_feedback=spoken_feedback,
+            spoken_feedback=spoken_feedback, turn_model=True,
             meta={"engine": engine_name, "tts": tts, "voice": voice, "rate": rate},
         )
         voice_ui = TerminalVoiceUI(spec.interviewer, name)

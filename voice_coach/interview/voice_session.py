@@ -34,6 +34,7 @@ from voice_coach.listening.endpointer import (
     EndpointState,
     EventKind,
 )
+from voice_coach.listening.turn_model import TurnChecker, load_turn_model
 from voice_coach.listening.vad import Vad, create_vad, level_meter
 from voice_coach.stt.base import Recognizer, Transcript
 from voice_coach.transcripts.store import SessionStore
@@ -50,6 +51,15 @@ EXPECTED_WORDS: dict[Stage, int] = {
 }
 """Words before an answer may sound finished: discussion answers should develop an example,
 so a one-sentence start followed by a pause is a thinking pause, not the end."""
+
+THINKING_SECONDS: dict[Stage, float] = {
+    Stage.GREETING: 2.5,
+    Stage.ICEBREAKERS: 2.5,
+    Stage.DISCUSSION: 3.5,
+    Stage.YOUR_QUESTIONS: 2.5,
+    Stage.WRAP_UP: 2.5,
+}
+"""Pause that ends an answer that still sounds unfinished: discussion answers need thought."""
 
 SILENT_TURNS_TO_PAUSE = 2
 """Turns in a row with nothing heard before the interviewer pauses by itself."""
@@ -109,6 +119,8 @@ class VoiceOptions:
     mute_tail: float = 0.25
     """Seconds the microphone stays muted after the interviewer stops (room echo)."""
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    turn_model: bool = False
+    """Ask the smart-turn audio model at pauses (when installed); off keeps tests exact."""
     vad: str = "auto"
     mode: str = "voice"
     partial_interval: float = 0.3
@@ -169,6 +181,8 @@ class VoiceSession:
         self.controller = Controller(scenario, name=self.options.name, seed=self.options.seed,
                                      briefing=self.options.briefing)
         self.endpointer = Endpointer(self.options.endpoint)
+        self.turns = TurnChecker(load_turn_model() if self.options.turn_model else None)
+        self.endpointer.use_turn_model(self.turns.enabled)
         self.vad: Vad = create_vad(self.options.vad)
         self.recorder: Recorder | None = None
         # A source faster than real time gets a session timeline that follows the audio,
@@ -203,6 +217,8 @@ class VoiceSession:
             self._stop_audio()
             self._end_quietly(EndReason.ERROR, error=str(exc))
             raise
+        finally:
+            self.turns.close()
         if opts.spoken_feedback and self.recorder.answers:
             self._say_feedback()
         self.recorder.end(reason.value)
@@ -376,7 +392,8 @@ class VoiceSession:
             self.on_listen(self.controller.stage, self._last_line)
         ep, vad = self.endpointer, self.vad
         ep.reset()
-        ep.expect(EXPECTED_WORDS.get(self.controller.stage or Stage.GREETING, 0))
+        stage = self.controller.stage or Stage.GREETING
+        ep.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
         vad.reset()
         recognizer.start()
         t0 = rec.now()
@@ -392,6 +409,7 @@ class VoiceSession:
                 continue
             frame = chunk.samples
             events = ep.process(frame, vad.is_speech(frame))
+            self.turns.handle(ep, events)
             kinds = {e.kind for e in events}
             if EventKind.SPEECH_START in kinds:
                 speaking = True

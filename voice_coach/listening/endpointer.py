@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ _WORD = re.compile(r"[a-z']+")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s*$")
 _TRAILING_OFF = re.compile(r"(\.\.\.|\u2026)[\"')\]]*\s*$")
 """Whisper writes "so..." when the voice trails off mid-thought: that is no sentence end."""
+_CLAUSE_END = re.compile(r"[,;:\u2014-][\"')\]]*\s*$")
+"""A partial ending on a comma stops mid-sentence."""
 _FILLERS = frozenset({"um", "uh", "er", "erm", "hmm", "hm", "mmm", "so", "and", "well", "okay"})
 """Words that may follow a hold phrase ("good question, um, so") without cancelling it."""
 _THINKING_SOUNDS = frozenset({"hmm", "hm", "mmm", "um", "uh", "erm"})
@@ -147,9 +150,12 @@ class EndpointConfig:
     turn_check_delay: float = 0.2
     """Silence before the end-of-turn model is asked (it was trained on ~200 ms of it)."""
     patience_margin: float = 0.4
-    """After a barge-in, the short wait for this user becomes their pause plus this."""
+    """After a barge-in, the short wait for this user becomes their pause plus this..."""
     max_patience: float = 3.0
-    """Ceiling of that adaptation."""
+    """...up to this."""
+    patience_words: float = 1.25
+    """...and an answer needs this many times the words it had when it was cut to sound
+    finished (people who pause after a complete sentence go on to develop it)."""
     no_speech_timeout: float = 8.0
     """Silence before any speech after which the turn gives up (NO_SPEECH)."""
     max_length: float = 120.0
@@ -178,6 +184,7 @@ def judge(
     config: EndpointConfig,
     expected_words: int = 0,
     probability: float | None = None,
+    min_words: int = 0,
 ) -> Verdict:
     """What the partial transcript ``hint`` and the model's ``probability`` say at a pause.
 
@@ -185,7 +192,7 @@ def judge(
     finished when it ends a sentence (or, from engines that give no punctuation, does not end
     on a continuation cue), the model agrees, and it is at least as long as the question wants
     (``expected_words``): a one-sentence start to a discussion answer is followed by a thinking
-    pause more often than by silence.
+    pause more often than by silence. ``min_words`` is this user's own floor (see barge-in).
     """
     words = _WORD.findall(hint.lower())
     model_unfinished = probability is not None and probability < config.finished_probability
@@ -195,8 +202,10 @@ def judge(
     if not words:
         return Verdict.THINKING if model_unfinished else Verdict.NEUTRAL
     ends_sentence = bool(_SENTENCE_END.search(hint)) and not _TRAILING_OFF.search(hint)
-    if (words[-1] in config.continuation_cues and not ends_sentence) or _TRAILING_OFF.search(
-        hint
+    if (
+        (words[-1] in config.continuation_cues and not ends_sentence)
+        or _TRAILING_OFF.search(hint)
+        or _CLAUSE_END.search(hint)
     ):
         return Verdict.THINKING
     if model_unfinished:
@@ -204,7 +213,7 @@ def judge(
     if expected_words and len(words) < expected_words:
         return Verdict.THINKING  # short for the question: a thinking pause, most likely
     unpunctuated = not re.search(r"[.!?,;]", hint)
-    long_enough = len(words) >= max(config.finished_min_words, expected_words)
+    long_enough = len(words) >= max(config.finished_min_words, expected_words, min_words)
     if long_enough and (ends_sentence or unpunctuated):
         return Verdict.FINISHED
     return Verdict.NEUTRAL
@@ -244,6 +253,8 @@ class Endpointer:
         self.config = config or EndpointConfig()
         self.patience = 0.0
         """Floor on the pause that ends this user's answers, raised by barge-ins (seconds)."""
+        self.min_words = 0
+        """Words this user's answers need before they can sound finished, raised likewise."""
         self.barge_ins = 0
         """Barge-ins seen since the endpointer was made (the session)."""
         self._uses_model = False
@@ -275,6 +286,7 @@ class Endpointer:
         """Stream time just after the last voiced frame."""
         self.end_time: float | None = None
         """Stream time of the last ENDPOINT (None while the answer is open)."""
+        self._end_words = 0
 
     @property
     def now(self) -> float:
@@ -299,9 +311,10 @@ class Endpointer:
         if self.state is EndpointState.STOPPING:
             self._probability = probability
 
-    def set_patience(self, seconds: float) -> None:
+    def set_patience(self, seconds: float, min_words: int = 0) -> None:
         """Start from a stored per-user patience (from an earlier session)."""
         self.patience = max(0.0, min(self.config.max_patience, seconds))
+        self.min_words = max(0, min_words)
 
     def restart_no_speech_timer(self) -> None:
         """Count the no-speech timeout from now (e.g. when the question finished playing)."""
@@ -314,7 +327,8 @@ class Endpointer:
 
     def verdict(self) -> Verdict:
         """What the evidence says now."""
-        return judge(self._hint, self.config, self._expected_words, self._probability)
+        return judge(self._hint, self.config, self._expected_words, self._probability,
+                     self.min_words)
 
     def silence_needed(self) -> float:
         """The pause that would end the answer now."""
@@ -431,6 +445,7 @@ class Endpointer:
     def _end(self) -> None:
         self.state = EndpointState.ENDED
         self.end_time = self.now
+        self._end_words = len(_WORD.findall(self._hint.lower()))
         self._after_end = []
         self._barge.clear()
 
@@ -450,9 +465,10 @@ class Endpointer:
         gap = resumed_at - (self.last_voice_time or resumed_at)
         # The user paused longer than we waited: wait at least that long for them from now on.
         self.patience = min(cfg.max_patience, max(self.patience, gap + cfg.patience_margin))
+        self.min_words = max(self.min_words, math.ceil(self._end_words * cfg.patience_words))
         self.barge_ins += 1
-        _LOGGER.info("barge-in %.2f s after the last word; patience now %.2f s",
-                     gap, self.patience)
+        _LOGGER.info("barge-in %.2f s after the last word; patience now %.2f s, %d words",
+                     gap, self.patience, self.min_words)
         self._utterance.extend(self._after_end)
         self._after_end = []
         self._barge.clear()

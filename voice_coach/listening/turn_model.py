@@ -10,6 +10,7 @@ falls back to its transcript rules.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import importlib.util
 import logging
@@ -162,9 +163,12 @@ class TurnModel:
             opts.inter_op_num_threads = 1
             opts.intra_op_num_threads = self.threads  # one core: the recognizer needs the other
             opts.log_severity_level = 3
-            self._session = ort.InferenceSession(
-                str(self.path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
+            try:
+                self._session = ort.InferenceSession(
+                    str(self.path), sess_options=opts, providers=["CPUExecutionProvider"]
+                )
+            except Exception as exc:  # onnxruntime raises its own types for a bad file
+                raise EngineUnavailable(f"cannot load {self.path}: {exc}") from exc
             _LOGGER.debug("smart-turn loaded from %s", self.path)
 
     def probability(self, pcm: Pcm) -> float:
@@ -185,3 +189,58 @@ def load_turn_model(path: Path | None = None) -> TurnModel | None:
         _LOGGER.info("no audio end-of-turn model, endpointing by pauses and words: %s", exc)
         return None
     return model
+
+
+class TurnChecker:
+    """Asks the turn model off the listening thread when the endpointer says TURN_CHECK.
+
+    The verdict goes back into the endpointer on a later frame (``handle`` is called every
+    frame); a verdict for a pause that already ended (speech resumed) is dropped.
+    """
+
+    def __init__(self, model: TurnModel | None) -> None:
+        self.model = model
+        self._future: concurrent.futures.Future[float] | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        if model is not None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="turn")
+            self._pool.submit(self._warm_up)
+
+    @property
+    def enabled(self) -> bool:
+        """True when there is a model to ask."""
+        return self.model is not None
+
+    def _warm_up(self) -> None:
+        # The first call imports the feature code (~0.4 s): not at the first real pause.
+        assert self.model is not None
+        try:
+            self.model.probability(np.zeros(SAMPLE_RATE // 2, dtype=np.int16))
+        except Exception as exc:  # a broken model file: the checks will fail the same way
+            _LOGGER.warning("smart-turn does not run (%s): endpointing without it", exc)
+            self.model = None
+
+    def handle(self, endpointer: Any, events: list[Any]) -> None:
+        """React to this frame's events and hand over a finished verdict."""
+        from voice_coach.listening.endpointer import EventKind
+
+        if self._pool is None or self.model is None:
+            return
+        for event in events:
+            if event.kind is EventKind.TURN_CHECK:
+                self._future = self._pool.submit(self.model.probability, endpointer.utterance())
+            elif event.kind in (EventKind.SPEECH_RESUME, EventKind.BARGE_IN,
+                                EventKind.ENDPOINT):
+                self._future = None
+        if self._future is not None and self._future.done():
+            future, self._future = self._future, None
+            try:
+                endpointer.set_turn_probability(future.result())
+            except Exception as exc:
+                _LOGGER.warning("smart-turn check failed: %s", exc)
+
+    def close(self) -> None:
+        """Stop the worker thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
