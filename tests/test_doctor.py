@@ -25,6 +25,7 @@ def healthy(tmp_path: Path) -> Probes:
         vosk_models=lambda: [tmp_path / "vosk-model-small-en-us"],
         home=lambda: tmp_path,
         home_error=lambda path: None,
+        shipped_data=lambda: doctor.ShippedData(tmp_path, ("coffee-chat",), ("coffee-chat",)),
     )
 
 
@@ -132,3 +133,19 @@ def test_devices_command(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Output devices:\n *  1  spk" in out
     rows = json.loads(CliRunner().invoke(devices_cmd, ["--json"]).output)
     assert rows[0]["is_default_input"] and rows[1]["is_default_output"]
+
+
+def test_missing_scenario_data_is_reported(tmp_path: Path) -> None:
+    probes = dataclasses.replace(
+        healthy(tmp_path), shipped_data=lambda: doctor.ShippedData(tmp_path / "gone", (), ())
+    )
+    results = by_name(doctor.run_checks(probes))
+    assert results["scenarios"].status is Status.MISSING
+    assert results["demo candidates"].status is Status.MISSING
+    assert "reinstall" in results["scenarios"].fix
+    assert doctor.exit_code(list(results.values())) == 1
+
+
+def test_shipped_data_is_found_from_the_checkout() -> None:
+    found = doctor.Probes().shipped_data()
+    assert "coffee-chat" in found.scenarios and "coffee-chat" in found.candidates

@@ -109,6 +109,14 @@ def test_models_list_json() -> None:
     assert sum(d["auto"] for d in data) <= 1
 
 
+def test_models_json_without_list() -> None:
+    result = CliRunner().invoke(group, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == json.loads(
+        CliRunner().invoke(group, ["models", "list", "--json"]).output
+    )
+
+
 def test_models_download_unknown() -> None:
     result = CliRunner().invoke(group, ["models", "download", "huge"])
     assert result.exit_code == 2

@@ -128,6 +128,27 @@ def _home_writable(path: Path) -> str | None:
 
 
 @dataclass(frozen=True)
+class ShippedData:
+    """The scenario files shipped with voice-coach, as found at run time."""
+
+    folder: Path
+    scenarios: tuple[str, ...]
+    candidates: tuple[str, ...]
+
+
+def _probe_shipped_data() -> ShippedData:
+    """List the shipped scenario ids and scripted-candidate ids."""
+    folder = config.shipped_prompts_dir()
+
+    def ids(where: Path) -> tuple[str, ...]:
+        if not where.is_dir():
+            return ()
+        return tuple(sorted(p.stem for p in where.glob("*.toml") if not p.name.startswith("_")))
+
+    return ShippedData(folder, ids(folder), ids(folder / "candidates"))
+
+
+@dataclass(frozen=True)
 class Probes:
     """The side-effecting probes doctor uses; tests replace them."""
 
@@ -139,6 +160,7 @@ class Probes:
     vosk_models: Callable[[], list[Path]] = field(default=lambda: find_vosk_models(model_dirs()))
     home: Callable[[], Path] = config.home
     home_error: Callable[[Path], str | None] = _home_writable
+    shipped_data: Callable[[], ShippedData] = _probe_shipped_data
 
 
 ENGINES = (
@@ -262,6 +284,22 @@ def check_vosk_model(
     )
 
 
+def check_scenarios(data: ShippedData) -> list[CheckResult]:
+    """The shipped scenarios (every practice needs one) and the demo's scripted candidates."""
+    fix = "reinstall voice-coach: its package lacks the prompts/ data"
+    if data.scenarios:
+        results = [CheckResult("scenarios", Status.OK, ", ".join(data.scenarios))]
+    else:
+        results = [CheckResult("scenarios", Status.MISSING, f"none in {data.folder}", fix)]
+    if data.candidates:
+        results.append(CheckResult("demo candidates", Status.OK, ", ".join(data.candidates)))
+    else:
+        results.append(CheckResult(
+            "demo candidates", Status.MISSING, f"none in {data.folder / 'candidates'}", fix
+        ))
+    return results
+
+
 def check_home(path: Path, error: str | None) -> CheckResult:
     """The data folder must be writable: sessions are saved there."""
     if error is None:
@@ -291,6 +329,7 @@ def run_checks(probes: Probes | None = None) -> list[CheckResult]:
     present = {module: p.has_module(module) for _, module, _ in ENGINES}
     results.extend(check_engines(present))
     results.append(check_vosk_model(p.vosk_models(), present["vosk"], model_dirs()))
+    results.extend(check_scenarios(p.shipped_data()))
     home = p.home()
     results.append(check_home(home, p.home_error(home)))
     return results

@@ -65,21 +65,26 @@ def transcribe(audio: tuple[Path, ...], engine: str, model_path: Path | None,
 
 
 @click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (when listing).")
 @click.pass_context
-def models(ctx: click.Context) -> None:
+def models(ctx: click.Context, as_json: bool = False) -> None:
     """Speech engines and models: list them (default) or download a vosk model."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(models_list)
+        ctx.invoke(models_list, as_json=as_json)
+    elif as_json and ctx.invoked_subcommand != "list":
+        raise UsageError(f"--json applies to listing, not to 'models {ctx.invoked_subcommand}'")
 
 
 @models.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def models_list(as_json: bool = False) -> None:
+@click.pass_context
+def models_list(ctx: click.Context, as_json: bool = False) -> None:
     """Show installed engines, vosk models found, and what auto picks."""
     from voice_coach.stt.models import list_models
 
     infos = list_models()
-    if as_json:
+    parent = ctx.parent.params.get("as_json", False) if ctx.parent else False
+    if as_json or parent:
         click.echo(json.dumps([dataclasses.asdict(i) for i in infos], indent=2))
         return
     for info in infos:
