@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from voice_coach import doctor
-from voice_coach.audio_cli import devices as devices_cmd
-from voice_coach.audio_cli import doctor as doctor_cmd
+from voice_coach.cli.engines import devices as devices_cmd
+from voice_coach.cli.engines import doctor as doctor_cmd
 from voice_coach.doctor import DeviceCounts, Probes, Status
 
 

@@ -17,8 +17,8 @@ from test_feedback_metrics import DISCUSSION, TURNS
 
 from voice_coach.audio.format import Pcm, read_audio
 from voice_coach.cli import CoachGroup
+from voice_coach.cli.coaching import progress, report
 from voice_coach.feedback.progress import progress_svg, sparkline
-from voice_coach.feedback_cli import progress, report
 from voice_coach.transcripts.store import SessionStore
 
 

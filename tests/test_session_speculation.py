@@ -15,7 +15,7 @@ from voice_coach.audio.format import SAMPLE_RATE, Pcm, rms
 from voice_coach.audio.playback import NullPlayer
 from voice_coach.interview.scenario import load_scenario
 from voice_coach.interview.stages import Stage
-from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+from voice_coach.session.voice import VoiceOptions, VoiceSession
 from voice_coach.stt.whisper_engine import WhisperRecognizer, WhisperSettings
 from voice_coach.transcripts.store import SessionStore
 from voice_coach.tts.silent import SilentSpeaker

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from voice_coach.audio.format import write_wav
 from voice_coach.cli import CoachGroup
+from voice_coach.cli.engines import models, transcribe
 from voice_coach.stt import registry
 from voice_coach.stt.base import Recognizer, Transcript, Word
-from voice_coach.stt_cli import models, transcribe
 
 
 @click.group(cls=CoachGroup)

@@ -1,4 +1,5 @@
-"""Click commands for speech-to-text: ``transcribe`` and ``models list|download``."""
+"""Engines and set-up: ``models [list] [--json]``, ``models download``, ``transcribe``, ``say``,
+``devices`` and ``doctor``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from typing import Any
 
 import click
 
-from voice_coach.errors import UsageError
+from voice_coach import doctor as doctor_mod
+from voice_coach.audio.devices import list_devices
+from voice_coach.audio.format import write_wav
+from voice_coach.errors import DeviceError, StorageError, UsageError
+from voice_coach.tts.base import Speech
+from voice_coach.tts.registry import create_speaker, engine_names
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -120,3 +126,117 @@ def models_download(name: str, base_url: str | None) -> None:
     if state["last"] >= 0:
         click.echo("", err=True)
     click.echo(f"installed {name} in {path}")
+
+
+_NO_DEVICE_HINT = "use -o out.wav to write the speech to a file instead"
+
+
+def play(speech: Speech) -> None:
+    """Play a clip on the default output device and wait until it ends."""
+    if len(speech.samples) == 0:
+        return
+    from voice_coach.audio.devices import load_sounddevice
+
+    try:
+        sounddevice = load_sounddevice()
+    except DeviceError as exc:  # "PortAudio library not found"
+        raise DeviceError(f"cannot play audio ({exc}); {_NO_DEVICE_HINT}") from exc
+    try:
+        sounddevice.play(speech.samples, speech.rate)
+        sounddevice.wait()
+    except (sounddevice.PortAudioError, OSError) as exc:
+        raise DeviceError(f"cannot play audio ({exc}); {_NO_DEVICE_HINT}") from exc
+
+
+@click.command()
+@click.argument("text")
+@click.option(
+    "--engine",
+    default="espeak",
+    show_default=True,
+    metavar="NAME",
+    help=f"Voice engine: {', '.join(engine_names())}.",
+)
+@click.option("--voice", default=None, help="Voice id or name part (espeak: en-us, english...).")
+@click.option("--rate", type=click.IntRange(60, 450), default=None, help="Words a minute.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a WAV file instead of playing.",
+)
+def say(text: str, engine: str, voice: str | None, rate: int | None, output: Path | None) -> None:
+    """Say TEXT with the interviewer's voice (handy to pick a voice and rate)."""
+    speaker = create_speaker(engine, voice=voice, rate_wpm=rate)
+    try:
+        speech = speaker.synth(text)
+    finally:
+        speaker.close()
+    if output is not None:
+        # Same private mode (0600) as every other file voice-coach writes; chmod it to share.
+        try:
+            write_wav(output, speech.samples, speech.rate)
+        except OSError as exc:
+            raise StorageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        click.echo(f"wrote {output} ({speech.seconds:.1f} s at {speech.rate} Hz)")
+        return
+    if len(speech.samples) == 0:
+        click.echo(text)  # text-only engine: show the line instead
+        return
+    play(speech)
+
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the devices as JSON.")
+def devices(as_json: bool) -> None:
+    """List audio input and output devices; '*' marks the defaults."""
+    found = list_devices()
+    if as_json:
+        click.echo(json.dumps([d.as_dict() for d in found], indent=2))
+        return
+    for title, attr, default_attr in (
+        ("Input devices", "inputs", "is_default_input"),
+        ("Output devices", "outputs", "is_default_output"),
+    ):
+        rows = [d for d in found if getattr(d, attr) > 0]
+        click.echo(f"{title}:")
+        if not rows:
+            click.echo("  (none)")
+        for d in rows:
+            mark = "*" if getattr(d, default_attr) else " "
+            click.echo(
+                f" {mark}{d.index:>3}  {d.name}  ({getattr(d, attr)} ch,"
+                f" {d.default_samplerate:.0f} Hz" + (f", {d.hostapi})" if d.hostapi else ")")
+            )
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check speech engines, audio devices and folders; print how to fix each problem."""
+    results = doctor_mod.run_checks()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "status": r.status.value,
+                        "detail": r.detail,
+                        "fix": r.fix,
+                        "essential": r.essential,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
+    else:
+        click.echo(doctor_mod.report(results))
+    ctx.exit(doctor_mod.exit_code(results))
+
+
+COMMANDS = (models, transcribe, say, devices, doctor)

@@ -1,4 +1,4 @@
-"""The ``report`` and ``progress`` commands (registered on the main group by voice_coach.cli)."""
+"""Coaching: ``report`` on one session and ``progress`` across sessions."""
 
 from __future__ import annotations
 
@@ -67,3 +67,6 @@ def progress(scenario: str | None, chart: Path | None, as_json: bool, no_audio: 
     except OSError as exc:
         raise StorageError(f"cannot write {chart}: {exc.strerror or exc}") from None
     click.echo(f"\nChart: {chart}")
+
+
+COMMANDS = (report, progress)

@@ -24,10 +24,8 @@ from voice_coach.interview.controller import (
     Step,
 )
 from voice_coach.interview.language import Command, parse_command
-from voice_coach.interview.recorder import Recorder, words_to_json
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
-from voice_coach.interview.text_session import SessionResult
 from voice_coach.listening.endpointer import (
     EndpointConfig,
     Endpointer,
@@ -35,6 +33,9 @@ from voice_coach.listening.endpointer import (
     EventKind,
 )
 from voice_coach.listening.vad import Vad, create_vad, level_meter
+from voice_coach.session.clock import AudioClock, source_speed, wait_first_sample
+from voice_coach.session.recorder import Recorder, words_to_json
+from voice_coach.session.text import SessionResult
 from voice_coach.stt.base import Recognizer, Transcript
 from voice_coach.transcripts.store import SessionStore
 from voice_coach.tts.base import Speaker, Speech
@@ -299,7 +300,7 @@ class VoiceSession:
                 pb = self.player.play(speech.samples, speech.rate)
                 playbacks.append(pb)
                 if len(playbacks) == 1:
-                    _wait_first_sample(pb)
+                    wait_first_sample(pb)
                     if timings is not None:
                         timings["synth_s"] = queued - began
                         first = pb.first_sample_at or time.monotonic()
@@ -424,7 +425,7 @@ class VoiceSession:
         last_voice = ep.last_voice_time if ep.last_voice_time is not None else ep.now
         utt_start = ep.utterance_start or 0.0
         # Stream time runs with the audio; the last voiced frame was (now - last_voice) ago.
-        last_voice_mono = endpoint_mono - (ep.now - last_voice) / _speed(self.source)
+        last_voice_mono = endpoint_mono - (ep.now - last_voice) / source_speed(self.source)
         timings = {"endpoint_s": ep.now - last_voice, "tail_s": tail_s,
                    "silence_needed_s": ep.silence_needed()}
         return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
@@ -499,36 +500,3 @@ class VoiceSession:
     def _end_quietly(self, reason: EndReason, **extra: Any) -> None:
         if self.recorder is not None:
             self.recorder.end_quietly(reason, **extra)
-
-
-class AudioClock:
-    """Session time that follows the audio (for sources faster than real time)."""
-
-    def __init__(self) -> None:
-        self._t = 0.0
-
-    def now(self) -> float:
-        """Seconds of audio heard and said so far."""
-        return self._t
-
-    def advance(self, seconds: float) -> None:
-        """The interviewer said ``seconds`` of audio."""
-        self._t += seconds
-
-    def set(self, t: float) -> None:
-        """Listening reached session time ``t``."""
-        self._t = max(self._t, t)
-
-
-def _speed(source: AudioSource) -> float:
-    """How fast the source's stream clock runs against the wall clock."""
-    if getattr(source, "realtime", True) is False:
-        return float("inf")
-    return float(getattr(source, "speed", 1.0))
-
-
-def _wait_first_sample(pb: Playback, timeout: float = 0.5) -> None:
-    """Wait until the first sample of a clip has been handed to the device (a few ms)."""
-    deadline = time.monotonic() + timeout
-    while pb.first_sample_at is None and time.monotonic() < deadline:
-        time.sleep(0.001)

@@ -1,7 +1,4 @@
-"""Commands for saved sessions: ``sessions`` (filters), ``replay``, ``export`` and ``delete``.
-
-voice_coach.cli registers them; ``python -m voice_coach.replay_cli`` runs them standalone.
-"""
+"""Saved sessions: ``sessions`` (filters), ``show``, ``replay``, ``export`` and ``delete``."""
 
 from __future__ import annotations
 
@@ -100,6 +97,27 @@ def sessions(as_json: bool, scenario: str | None, since: str | None, grep: str |
 
 
 # -- delete -------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("session_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored events as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown.")
+def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
+    """Show a saved session (ID, a unique prefix, or 'last')."""
+    from voice_coach.transcripts import exports
+    from voice_coach.transcripts.store import SessionStore
+
+    if as_json and as_markdown:
+        raise UsageError("choose one of --json and --markdown")
+    session = SessionStore().load(session_id)
+    if as_json:
+        click.echo(json.dumps({**session.summary(), "warnings": session.warnings,
+                               "events": session.events}, indent=2, ensure_ascii=False))
+    elif as_markdown:
+        click.echo(exports.to_markdown(session), nl=False)
+    else:
+        click.echo(exports.to_text(session))
 
 
 @click.command()
@@ -294,25 +312,4 @@ def replay(session_id: str, from_turn: int, answers_only: bool, text_only: bool,
     click.echo("(replay stopped)" if result.quit else ending_text(plan))
 
 
-COMMANDS = (sessions, replay, export, delete)
-"""Every command of this module, for voice_coach.cli to register."""
-
-
-def standalone() -> click.Group:
-    """A ``voice-coach``-like group holding just these commands (tests, manual runs)."""
-    from voice_coach.cli import CoachGroup
-
-    @click.group(cls=CoachGroup)
-    @click.option("-v", "--verbose", count=True, help="More log output.")
-    def group(verbose: int) -> None:
-        """Saved-session commands."""
-        logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
-                            format="voice-coach: %(levelname)s: %(message)s")
-
-    for command in COMMANDS:
-        group.add_command(command)
-    return group
-
-
-if __name__ == "__main__":
-    standalone()(prog_name="voice-coach")
+COMMANDS = (sessions, show, replay, export, delete)
