@@ -25,6 +25,8 @@ from voice_coach.feedback.hesitation import (
     pauses_between,
     speaking_time,
 )
+from voice_coach.feedback.tips import make_tips
+from voice_coach.feedback.verdicts import Tip, Verdict
 from voice_coach.interview import language as lang
 from voice_coach.listening.vad import Vad, create_vad
 from voice_coach.transcripts.store import LoadedSession
@@ -38,16 +40,6 @@ SPOKEN_MODES = frozenset({"voice", "demo", "spoken"})
 """Session modes whose answers were spoken (their start/end are voice, not typing)."""
 
 NOT_MEASURED = "not measured"
-
-
-class Verdict(StrEnum):
-    """How a number compares with its target range."""
-
-    LOW = "low"
-    OK = "ok"
-    HIGH = "high"
-    UNJUDGED = "too short to judge"
-    NOT_MEASURED = "not measured"
 
 
 class TimingSource(StrEnum):
@@ -176,19 +168,6 @@ class KeyPointRef:
     phrase: str
     turn: int
     stage: str | None
-
-
-@dataclass(frozen=True)
-class Tip:
-    """One piece of advice, pointing at the turn it comes from."""
-
-    metric: str
-    text: str
-    say: str
-    """The same advice as one spoken sentence (no turn numbers)."""
-    turn: int | None
-    stage: str | None
-    priority: float
 
 
 @dataclass(frozen=True)
@@ -558,7 +537,6 @@ def is_spoken(session: LoadedSession) -> bool:
 def analyse(session: LoadedSession, audio_loader: AudioLoader = read_answer_audio,
             vad_factory: VadFactory = default_vad) -> Report:
     """Measure one stored session; complete turns of a cut-short session are analysed."""
-    from voice_coach.feedback.tips import make_tips
 
     spoken = is_spoken(session)
     warnings = list(session.warnings)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from voice_coach.feedback import thresholds as th
-from voice_coach.feedback.metrics import NOT_MEASURED, AnswerMetrics, Report, Tip, Verdict
+from voice_coach.feedback.metrics import NOT_MEASURED, AnswerMetrics, Report
+from voice_coach.feedback.verdicts import Tip, Verdict
 
 TOP_TIPS = 3
 """Tips shown first (the rest follow the tables)."""

@@ -6,16 +6,16 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from voice_coach.feedback import thresholds as th
+from voice_coach.feedback.verdicts import Tip, Verdict
 
 if TYPE_CHECKING:
-    from voice_coach.feedback.metrics import AnswerMetrics, Report, Tip
+    from voice_coach.feedback.metrics import AnswerMetrics, Report
 
 _SMALL_TALK = ("greeting", "icebreakers")
 
 
 def _tip(metric: str, text: str, say: str, priority: float,
          answer: AnswerMetrics | None = None) -> Tip:
-    from voice_coach.feedback.metrics import Tip
 
     return Tip(metric=metric, text=text, say=say, turn=answer.turn if answer else None,
                stage=answer.stage if answer else None, priority=round(priority, 3))
@@ -36,7 +36,6 @@ def _quoted(top: Sequence[tuple[str, int]]) -> str:
 
 
 def _pace_tips(report: Report) -> list[Tip]:
-    from voice_coach.feedback.metrics import Verdict
 
     low, high = th.PACE_WPM
     pace = report.pace
@@ -126,7 +125,6 @@ def _hesitation_tips(report: Report) -> list[Tip]:
 
 
 def _length_tips(report: Report) -> list[Tip]:
-    from voice_coach.feedback.metrics import Verdict
 
     out: list[Tip] = []
     short = [a for a in report.answers if a.stage == "discussion" and a.length is Verdict.LOW]
@@ -168,7 +166,6 @@ def _length_tips(report: Report) -> list[Tip]:
 
 
 def _stage_tips(report: Report) -> list[Tip]:
-    from voice_coach.feedback.metrics import Verdict
 
     out: list[Tip] = []
     q = report.questions
