@@ -122,8 +122,7 @@ def test_doctor_command_exit_code_and_json(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_devices_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fake_sounddevice import FakeSoundDevice, device
-
+    from tests.support.fake_sounddevice import FakeSoundDevice, device
     from voice_coach.audio import devices
 
     sd = FakeSoundDevice(devices=[device(0, "mic", 1, 0), device(1, "spk", 0, 2)], default=(0, 1))

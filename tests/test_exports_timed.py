@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
-from replay_helpers import make_spoken_session
 
+from tests.support.replay_helpers import make_spoken_session
 from voice_coach.transcripts import exports
 from voice_coach.transcripts.store import LoadedSession, SessionStore
 

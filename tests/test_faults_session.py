@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, cli_cmd
-from tests.session_checks import check_session_folder, run_saved_session_commands
+from tests.support.session_checks import check_session_folder, run_saved_session_commands
 from voice_coach.audio.capture import AfterEnd, PcmSource
 from voice_coach.audio.format import SAMPLE_RATE, AudioChunk, Pcm
 from voice_coach.audio.playback import FirstSampleCallback, NullPlayer, Playback

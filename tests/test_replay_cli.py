@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from replay_helpers import make_spoken_session
 
+from tests.support.replay_helpers import make_spoken_session
 from voice_coach.cli import cli
 from voice_coach.transcripts.store import SessionStore
 

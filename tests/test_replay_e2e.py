@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from replay_helpers import make_spoken_session
-from virtual_audio import VirtualAudio
 
+from tests.support.replay_helpers import make_spoken_session
+from tests.support.virtual_audio import VirtualAudio
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
