@@ -13,6 +13,7 @@ from voice_coach import doctor
 from voice_coach.cli.engines import devices as devices_cmd
 from voice_coach.cli.engines import doctor as doctor_cmd
 from voice_coach.doctor import DeviceCounts, Probes, Status
+from voice_coach.stt import vosk_engine
 
 
 def healthy(tmp_path: Path) -> Probes:
@@ -98,7 +99,7 @@ def test_find_vosk_models(tmp_path: Path) -> None:
     (tmp_path / "a" / "vosk-model-en" / "am").mkdir(parents=True)
     (tmp_path / "a" / "not-a-model").mkdir()
     (tmp_path / "b" / "other" / "conf").mkdir(parents=True)
-    found = doctor.find_vosk_models([tmp_path / "a", tmp_path / "b", tmp_path / "missing"])
+    found = vosk_engine.find_vosk_models([tmp_path / "a", tmp_path / "b", tmp_path / "missing"])
     assert [p.name for p in found] == ["vosk-model-en", "other"]
 
 
