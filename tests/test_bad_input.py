@@ -238,7 +238,7 @@ def test_absurd_answers_are_stored_exactly_and_shown_safely(coach_home: Path) ->
                                 input=stdin)
     assert result.exit_code == 0, result.output
     session = SessionStore().load("last")
-    stored = [a["text"] for a in session.answers()]
+    stored = [a.text for a in session.answers()]
     assert stored == [a.strip() for a in ABSURD]
     results = run_saved_session_commands(coach_home, session.id)
 

@@ -28,7 +28,9 @@ from voice_coach.feedback.hesitation import (
 from voice_coach.feedback.tips import make_tips
 from voice_coach.feedback.verdicts import Tip, Verdict
 from voice_coach.interview import language as lang
+from voice_coach.interview.stages import Stage
 from voice_coach.listening.vad import Vad, create_vad
+from voice_coach.transcripts.events import parse_stage
 from voice_coach.transcripts.store import LoadedSession
 
 _LOGGER = logging.getLogger(__name__)
@@ -365,7 +367,8 @@ def _answer_metrics(session: LoadedSession, turn: int, index: int, spoken: bool,
     else:
         long_pauses, filled = None, None
 
-    target = th.LENGTH_TARGETS.get(stage or "", th.DEFAULT_LENGTH)
+    known = parse_stage(stage)
+    target = th.LENGTH_TARGETS.get(known, th.DEFAULT_LENGTH) if known else th.DEFAULT_LENGTH
     length = _judge(n_words, *target.words)
     if length is Verdict.OK and seconds is not None and seconds > target.seconds[1]:
         length = Verdict.HIGH
@@ -473,8 +476,8 @@ def _is_thanks(sentence: str) -> bool:
 
 
 def _question_summary(session: LoadedSession, answers: Sequence[AnswerMetrics]) -> QuestionSummary:
-    mine = [a for a in answers if a.stage == "your_questions"]
-    reached = mine != [] or any(e.get("type") == "stage" and e.get("stage") == "your_questions"
+    mine = [a for a in answers if a.stage == Stage.YOUR_QUESTIONS]
+    reached = mine != [] or any(e.get("type") == "stage" and e.get("stage") == Stage.YOUR_QUESTIONS
                                 for e in session.events)
     questions: list[str] = []
     statements = 0
@@ -498,9 +501,9 @@ def _question_summary(session: LoadedSession, answers: Sequence[AnswerMetrics]) 
 
 
 def _wrap_up_summary(session: LoadedSession, answers: Sequence[AnswerMetrics]) -> WrapUpSummary:
-    mine = [a for a in answers if a.stage == "wrap_up"]
+    mine = [a for a in answers if a.stage == Stage.WRAP_UP]
     interviewer = str(session.start.get("interviewer") or "")
-    reached = mine != [] or any(e.get("type") == "stage" and e.get("stage") == "wrap_up"
+    reached = mine != [] or any(e.get("type") == "stage" and e.get("stage") == Stage.WRAP_UP
                                 for e in session.events)
     if not mine:
         return WrapUpSummary(reached, None, None, interviewer, ())
@@ -531,7 +534,7 @@ def is_spoken(session: LoadedSession) -> bool:
         return True
     # Older or unknown modes: spoken answers carry words or audio.
     return mode not in ("text", "demo-text") and any(
-        "words" in a or "audio" in a for a in session.answers())
+        "words" in a.extra or a.audio is not None for a in session.answers())
 
 
 def analyse(session: LoadedSession, audio_loader: AudioLoader = read_answer_audio,

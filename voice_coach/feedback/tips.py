@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from voice_coach.feedback import thresholds as th
 from voice_coach.feedback.verdicts import Tip, Verdict
+from voice_coach.interview.stages import Stage
 
 if TYPE_CHECKING:
     from voice_coach.feedback.metrics import AnswerMetrics, Report
 
-_SMALL_TALK = ("greeting", "icebreakers")
+_SMALL_TALK = (Stage.GREETING, Stage.ICEBREAKERS)
 
 
 def _tip(metric: str, text: str, say: str, priority: float,
@@ -127,7 +128,7 @@ def _hesitation_tips(report: Report) -> list[Tip]:
 def _length_tips(report: Report) -> list[Tip]:
 
     out: list[Tip] = []
-    short = [a for a in report.answers if a.stage == "discussion" and a.length is Verdict.LOW]
+    short = [a for a in report.answers if a.stage == Stage.DISCUSSION and a.length is Verdict.LOW]
     if short:
         worst = _worst(short, lambda a: -a.words)
         assert worst is not None
@@ -151,7 +152,7 @@ def _length_tips(report: Report) -> list[Tip]:
             "Keep small talk short, and save the detail for the discussion.",
             1.8, worst))
     long_disc = [a for a in report.answers
-                 if a.stage == "discussion" and a.length is Verdict.HIGH]
+                 if a.stage == Stage.DISCUSSION and a.length is Verdict.HIGH]
     if long_disc:
         worst = _worst(long_disc, lambda a: a.seconds or a.words)
         assert worst is not None
@@ -169,7 +170,7 @@ def _stage_tips(report: Report) -> list[Tip]:
 
     out: list[Tip] = []
     q = report.questions
-    first_q = next((a for a in report.answers if a.stage == "your_questions"), None)
+    first_q = next((a for a in report.answers if a.stage == Stage.YOUR_QUESTIONS), None)
     if q.reached and q.asked == 0:
         out.append(_tip(
             "questions",
@@ -190,16 +191,16 @@ def _stage_tips(report: Report) -> list[Tip]:
             "keep the set-up short and ask",
             "When it is your turn to ask, keep the set-up short and ask.", 1.2, first_q))
     w = report.wrap_up
-    last = next((a for a in reversed(report.answers) if a.stage == "wrap_up"), None)
+    last = next((a for a in reversed(report.answers) if a.stage == Stage.WRAP_UP), None)
     if w.thanked is False:
         out.append(_tip(
-            "wrap_up", "you did not thank the interviewer at the end: a short thank-you "
+            Stage.WRAP_UP, "you did not thank the interviewer at the end: a short thank-you "
             "leaves a warm last impression",
             "End with a short thank-you; it leaves a warm last impression.", 2.0, last))
     if w.used_name is False and w.interviewer_name:
         first = w.interviewer_name.split()[0]
         out.append(_tip(
-            "wrap_up", f"you did not use the interviewer's name ({first}) when saying "
+            Stage.WRAP_UP, f"you did not use the interviewer's name ({first}) when saying "
             "goodbye: it makes the thanks personal",
             f"Use the interviewer's name, {first}, when you say goodbye.", 1.1, last))
     t = report.talk
