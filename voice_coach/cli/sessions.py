@@ -36,19 +36,6 @@ def _progress_chart(session: LoadedSession) -> str | None:
     return progress_svg(rows) if len(rows) >= 2 else None
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the owner only; failures: one line."""
-    from voice_coach.fileio import atomic_write_text
-
-    path = Path(path)
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder")
-    try:
-        atomic_write_text(path, text)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def _warn_cut_short(session: Any) -> None:
     if session.cut_short:
         click.echo(f"voice-coach: session {session.id} was cut short (the program stopped "
@@ -181,7 +168,12 @@ def export(session_id: str, fmt: str, output: Path | None) -> None:
     if output is None or str(output) == "-":
         click.echo(text, nl=False)
         return
-    write_private(output, text)
+    from voice_coach.fileio import write_private
+
+    try:
+        write_private(output, text)
+    except OSError as exc:
+        raise ExportError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"Wrote {output}", err=True)
 
 
