@@ -72,7 +72,7 @@ def test_playback_errors_become_device_errors(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(sounddevice, "play", broken_play)
     with pytest.raises(DeviceError, match=r"-o out\.wav"):
-        play(base.silence(0.1, 16000))
+        play(base.Speech(np.zeros(1600, dtype=np.int16), 16000))
 
 
 def test_no_device_is_one_line_exit_3(group: click.Group, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,11 +24,6 @@ def num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def text_of(value: Any) -> str:
-    """A stored text; empty when missing or not a string."""
-    return value if isinstance(value, str) else ""
-
-
 def parse_stage(value: Any) -> Stage | None:
     """A stored stage key as a Stage; None when missing or unknown (e.g. the briefing)."""
     try:
