@@ -29,7 +29,7 @@ def resolve_engine(choice: EngineChoice) -> str:
 
     if choice.engine == "auto":
         return auto_choice(choice.model)[0]
-    name = choose_engine(choice.engine, False, False, False)[0]
+    name = choose_engine(choice.engine)[0]  # a known name, or a UsageError
     status = {s.name: s for s in available_engines(choice.model)}[name]
     if not status.ready:
         raise EngineUnavailable(f"{name}: {status.detail} (see: voice-coach models)")
