@@ -41,7 +41,8 @@ from voice_coach.interview.candidate import (  # noqa: E402
 )
 from voice_coach.interview.scenario import load_scenario  # noqa: E402
 from voice_coach.interview.stages import Stage  # noqa: E402
-from voice_coach.interview.voice_session import (  # noqa: E402
+from voice_coach.session.demo import trim_silence  # noqa: E402
+from voice_coach.session.voice import (  # noqa: E402
     QuietUI,
     VoiceOptions,
     VoiceSession,
@@ -49,7 +50,6 @@ from voice_coach.interview.voice_session import (  # noqa: E402
 from voice_coach.stt.base import Recognizer, Transcript, Word  # noqa: E402
 from voice_coach.transcripts.store import SessionStore  # noqa: E402
 from voice_coach.tts.registry import create_speaker  # noqa: E402
-from voice_coach.voice_cli import trim_silence  # noqa: E402
 
 SENTENCES = [
     "At my last job I built a data pipeline for sales reporting.",

@@ -93,10 +93,10 @@ def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str
     from voice_coach.audio.format import SAMPLE_RATE
     from voice_coach.interview.candidate import PAUSE_MARK, load_candidate
     from voice_coach.interview.scenario import load_scenario
-    from voice_coach.interview.voice_session import QuietUI, VoiceOptions, VoiceSession
+    from voice_coach.session.demo import CANDIDATE_REACTION, candidate_audio
+    from voice_coach.session.voice import QuietUI, VoiceOptions, VoiceSession
     from voice_coach.transcripts.store import SessionStore
     from voice_coach.tts.registry import create_speaker
-    from voice_coach.voice_cli import CANDIDATE_REACTION, candidate_audio
 
     if scenario_id == "long-chat":
         spec = load_scenario(str(DATA / "long-chat.toml"))
@@ -180,7 +180,7 @@ def main() -> None:
     args = parser.parse_args()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 shows where it waits
     os.environ.setdefault("VOICE_COACH_HOME", tempfile.mkdtemp(prefix="bench-latency-"))
-    from voice_coach.voice_cli import EngineChoice, load_recognizer_async
+    from voice_coach.session.engines import EngineChoice, load_recognizer_async
 
     model = vosk_korean_model() if args.engine == "vosk" else None
     recognizer: Any = load_recognizer_async(EngineChoice(args.engine, model))

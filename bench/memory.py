@@ -39,10 +39,11 @@ def main() -> None:
     from voice_coach.audio.playback import NullPlayer
     from voice_coach.interview.candidate import load_candidate
     from voice_coach.interview.scenario import load_scenario
-    from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+    from voice_coach.session.demo import candidate_audio
+    from voice_coach.session.engines import EngineChoice, load_recognizer_async
+    from voice_coach.session.voice import QuietUI, VoiceOptions, VoiceSession
     from voice_coach.transcripts.store import SessionStore
     from voice_coach.tts.registry import create_speaker
-    from voice_coach.voice_cli import EngineChoice, candidate_audio, load_recognizer_async
 
     model = None
     if args.engine == "vosk":
@@ -65,7 +66,7 @@ def main() -> None:
     began = time.monotonic()
     session = VoiceSession(spec, source, player, speaker,
                            load_recognizer_async(EngineChoice(args.engine, model)),
-                           SessionStore(), _QuietUI(), VoiceOptions(
+                           SessionStore(), QuietUI(), VoiceOptions(
                                name=candidate.name, seed=1, mode="demo",
                                save_interviewer_audio=True, meta={"bench": "memory"}),
                            on_listen=on_listen)
@@ -98,23 +99,6 @@ def main() -> None:
     print(f"summary memory {args.engine}: peak RSS {peak:.0f} MB"
           + (f" (target {target} MB)" if target else "")
           + f", growth {end - after5:+.1f} MB from turn 5 to turn {result.answers}")
-
-
-class _QuietUI:
-    def heading(self, title: str) -> None:
-        """Nothing."""
-
-    def interviewer(self, text: str) -> None:
-        """Nothing."""
-
-    def listening(self, level: float, partial: str) -> None:
-        """Nothing."""
-
-    def answer(self, text: str) -> None:
-        """Nothing."""
-
-    def note(self, text: str) -> None:
-        """Nothing."""
 
 
 if __name__ == "__main__":

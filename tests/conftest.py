@@ -31,4 +31,4 @@ def cli_cmd(*args: str) -> list[str]:
     """The command line for ``python -m voice_coach ARGS``."""
     return [sys.executable, "-m", "voice_coach", *args]
 
-pytest_plugins = ["audio_fixtures"]
+pytest_plugins = ["tests.support.audio_fixtures"]

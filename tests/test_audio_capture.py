@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 import pytest
-from fake_sounddevice import FakeSoundDevice, FakeStream, device
 
+from tests.support.fake_sounddevice import FakeSoundDevice, FakeStream, device
 from voice_coach.audio import capture, devices
 from voice_coach.audio.capture import (
     AfterEnd,

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_sounddevice import FakeSoundDevice, device
 
+from tests.support.fake_sounddevice import FakeSoundDevice, device
 from voice_coach.audio import devices
 from voice_coach.errors import DeviceError
 
-pytest_plugins = ["audio_fixtures"]
+pytest_plugins = ["tests.support.audio_fixtures"]
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_require_input_without_devices_is_one_line(no_audio_env: dict[str, str])
 
 
 def test_capture_child_reports_no_microphone(no_audio_env: dict[str, str]) -> None:
-    child = Path(__file__).resolve().parent / "audio_child.py"
+    child = Path(__file__).resolve().parent / "support" / "audio_child.py"
     proc = subprocess.run(
         [sys.executable, str(child), "capture", '{"seconds": 1}'],
         env=no_audio_env,

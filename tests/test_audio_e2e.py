@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from virtual_audio import VirtualAudio
 
+from tests.support.virtual_audio import VirtualAudio
 from voice_coach.audio.format import SAMPLE_RATE, read_audio, rms
 
 if TYPE_CHECKING:
-    from audio_fixtures import ChildRunner
+    from tests.support.audio_fixtures import ChildRunner
 
-pytest_plugins = ["audio_fixtures"]
+pytest_plugins = ["tests.support.audio_fixtures"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_sounddevice import FakeSoundDevice, device
 
+from tests.support.fake_sounddevice import FakeSoundDevice, device
 from voice_coach.audio import devices, playback
 from voice_coach.audio.format import read_wav
 from voice_coach.audio.playback import NullPlayer, Player, open_player

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REPO
-from tests.session_checks import assert_clean_failure, run_cli, run_saved_session_commands
+from tests.support.session_checks import assert_clean_failure, run_cli, run_saved_session_commands
 from voice_coach.errors import CoachError, ScenarioError
 from voice_coach.feedback.metrics import analyse, no_audio
 from voice_coach.feedback.report import render_text, to_json
@@ -238,7 +238,7 @@ def test_absurd_answers_are_stored_exactly_and_shown_safely(coach_home: Path) ->
                                 input=stdin)
     assert result.exit_code == 0, result.output
     session = SessionStore().load("last")
-    stored = [a["text"] for a in session.answers()]
+    stored = [a.text for a in session.answers()]
     assert stored == [a.strip() for a in ABSURD]
     results = run_saved_session_commands(coach_home, session.id)
 

@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL a spoken demo at random moments; what was saved must stay usable.
 
 Most kills run the real spoken pipeline (synthesis, endpointing, WAV files, the store) with the
-oracle engine of tests/oracle_child.py (a whole demo in ~1.5 s); a few kill the real
+oracle engine of tests/support/oracle_child.py (a whole demo in ~1.5 s); a few kill the real
 ``voice-coach demo --fast`` with whisper. Set VOICE_COACH_CRASH_SEED to replay a run and
 VOICE_COACH_CRASH_KILLS to change the number of kills.
 """
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, cli_cmd, cli_env
-from tests.session_checks import (
+from tests.support.session_checks import (
     check_session_folder,
     run_cli,
     run_saved_session_commands,
@@ -31,7 +31,7 @@ from tests.session_checks import (
 
 pytestmark = pytest.mark.slow
 
-ORACLE = REPO / "tests" / "oracle_child.py"
+ORACLE = REPO / "tests" / "support" / "oracle_child.py"
 KILLS = int(os.environ.get("VOICE_COACH_CRASH_KILLS", "50"))
 SEED = int(os.environ.get("VOICE_COACH_CRASH_SEED", str(int(time.time()))))
 INTERVIEWER, CANDIDATE = "Alex Morgan", "Jane"

@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from voice_coach import doctor
-from voice_coach.audio_cli import devices as devices_cmd
-from voice_coach.audio_cli import doctor as doctor_cmd
+from voice_coach.cli.engines import devices as devices_cmd
+from voice_coach.cli.engines import doctor as doctor_cmd
 from voice_coach.doctor import DeviceCounts, Probes, Status
+from voice_coach.stt import vosk_engine
 
 
 def healthy(tmp_path: Path) -> Probes:
@@ -25,6 +26,7 @@ def healthy(tmp_path: Path) -> Probes:
         vosk_models=lambda: [tmp_path / "vosk-model-small-en-us"],
         home=lambda: tmp_path,
         home_error=lambda path: None,
+        shipped_data=lambda: doctor.ShippedData(tmp_path, ("coffee-chat",), ("coffee-chat",)),
         turn_model=lambda: tmp_path / "smart-turn-v3.2-cpu.onnx",
     )
 
@@ -107,7 +109,7 @@ def test_find_vosk_models(tmp_path: Path) -> None:
     (tmp_path / "a" / "vosk-model-en" / "am").mkdir(parents=True)
     (tmp_path / "a" / "not-a-model").mkdir()
     (tmp_path / "b" / "other" / "conf").mkdir(parents=True)
-    found = doctor.find_vosk_models([tmp_path / "a", tmp_path / "b", tmp_path / "missing"])
+    found = vosk_engine.find_vosk_models([tmp_path / "a", tmp_path / "b", tmp_path / "missing"])
     assert [p.name for p in found] == ["vosk-model-en", "other"]
 
 
@@ -131,8 +133,7 @@ def test_doctor_command_exit_code_and_json(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_devices_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fake_sounddevice import FakeSoundDevice, device
-
+    from tests.support.fake_sounddevice import FakeSoundDevice, device
     from voice_coach.audio import devices
 
     sd = FakeSoundDevice(devices=[device(0, "mic", 1, 0), device(1, "spk", 0, 2)], default=(0, 1))
@@ -142,3 +143,19 @@ def test_devices_command(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Output devices:\n *  1  spk" in out
     rows = json.loads(CliRunner().invoke(devices_cmd, ["--json"]).output)
     assert rows[0]["is_default_input"] and rows[1]["is_default_output"]
+
+
+def test_missing_scenario_data_is_reported(tmp_path: Path) -> None:
+    probes = dataclasses.replace(
+        healthy(tmp_path), shipped_data=lambda: doctor.ShippedData(tmp_path / "gone", (), ())
+    )
+    results = by_name(doctor.run_checks(probes))
+    assert results["scenarios"].status is Status.MISSING
+    assert results["demo candidates"].status is Status.MISSING
+    assert "reinstall" in results["scenarios"].fix
+    assert doctor.exit_code(list(results.values())) == 1
+
+
+def test_shipped_data_is_found_from_the_checkout() -> None:
+    found = doctor.Probes().shipped_data()
+    assert "coffee-chat" in found.scenarios and "coffee-chat" in found.candidates

@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
-from replay_helpers import make_spoken_session
 
+from tests.support.replay_helpers import make_spoken_session
 from voice_coach.transcripts import exports
 from voice_coach.transcripts.store import LoadedSession, SessionStore
 
@@ -65,8 +65,8 @@ def test_spoken_session_cues_follow_the_timeline(spoken: LoadedSession, kind: st
     answers = spoken.answers()
     # the answers' cues start and end where the user spoke
     for (start, end, _), a in zip(cues[1::2], answers, strict=True):
-        assert start == pytest.approx(a["start"], abs=0.001)
-        assert end == pytest.approx(a["end"], abs=0.001)
+        assert start == pytest.approx(a.start, abs=0.001)
+        assert end == pytest.approx(a.end, abs=0.001)
     prompt = spoken.events[2]
     assert cues[0][0] == pytest.approx(prompt["speech_start"])
     if kind == "srt":

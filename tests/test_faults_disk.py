@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, cli_cmd, cli_env
-from tests.session_checks import (
+from tests.support.session_checks import (
     CommandResult,
     assert_clean_failure,
     check_session_folder,
@@ -28,7 +28,7 @@ from tests.session_checks import (
 )
 from tests.test_cli_text import JANE
 
-ORACLE = REPO / "tests" / "oracle_child.py"
+ORACLE = REPO / "tests" / "support" / "oracle_child.py"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 

@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, cli_cmd
-from tests.session_checks import check_session_folder, run_saved_session_commands
+from tests.support.session_checks import check_session_folder, run_saved_session_commands
 from voice_coach.audio.capture import AfterEnd, PcmSource
 from voice_coach.audio.format import SAMPLE_RATE, AudioChunk, Pcm
 from voice_coach.audio.playback import FirstSampleCallback, NullPlayer, Playback
 from voice_coach.errors import DeviceError, StorageError
 from voice_coach.interview.scenario import load_scenario_file
 from voice_coach.interview.stages import Stage
-from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+from voice_coach.session.voice import QuietUI, VoiceOptions, VoiceSession
 from voice_coach.stt.base import Recognizer, Transcript
 from voice_coach.transcripts.store import SessionStore, SessionWriter
 from voice_coach.tts.base import Speaker, Speech
@@ -142,13 +142,6 @@ def run_session(source: FailingSource, player: NullPlayer, store: SessionStore |
         source.listens += 1
         source.reads = 0
         source.feed(np.concatenate([np.zeros(SAMPLE_RATE // 4, np.int16), voiced()]))
-
-    class QuietUI:
-        def heading(self, title: str) -> None: ...
-        def interviewer(self, text: str) -> None: ...
-        def listening(self, level: float, partial: str) -> None: ...
-        def answer(self, text: str) -> None: ...
-        def note(self, text: str) -> None: ...
 
     session = VoiceSession(spec, source, player, ToneSpeaker(), ScriptedRecognizer(ANSWERS),
                            store or SessionStore(), QuietUI(),

@@ -12,13 +12,13 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from feedback_sessions import Turn, write_spoken, write_typed
-from test_feedback_metrics import DISCUSSION, TURNS
 
+from tests.support.feedback_sessions import Turn, write_spoken, write_typed
+from tests.test_feedback_metrics import DISCUSSION, TURNS
 from voice_coach.audio.format import Pcm, read_audio
 from voice_coach.cli import CoachGroup
+from voice_coach.cli.coaching import progress, report
 from voice_coach.feedback.progress import progress_svg, sparkline
-from voice_coach.feedback_cli import progress, report
 from voice_coach.transcripts.store import SessionStore
 
 

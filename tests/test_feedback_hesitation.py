@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from feedback_sessions import buzz, hiss, silence
 
+from tests.support.feedback_sessions import buzz, hiss, silence
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 from voice_coach.feedback.hesitation import (
     find_hesitations,

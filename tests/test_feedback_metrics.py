@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from feedback_sessions import Crafted, Turn, write_spoken, write_typed
 
+from tests.support.feedback_sessions import Crafted, Turn, write_spoken, write_typed
 from voice_coach.feedback import report as rep
 from voice_coach.feedback.metrics import (
     TimingSource,

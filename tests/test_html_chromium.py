@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from replay_helpers import make_spoken_session
 
 from tests.conftest import REPO
+from tests.support.replay_helpers import make_spoken_session
 from voice_coach.audio.format import SAMPLE_RATE
 from voice_coach.transcripts import exports
 from voice_coach.transcripts.store import SessionStore

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, cli_cmd, cli_env
-from tests.session_checks import assert_private, check_session_folder
+from tests.support.session_checks import assert_private, check_session_folder
 from tests.test_cli_text import JANE
 
-ORACLE = REPO / "tests" / "oracle_child.py"
+ORACLE = REPO / "tests" / "support" / "oracle_child.py"
 
 GUARD = '''
 import json, os, socket

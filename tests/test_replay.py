@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 import pytest
-from replay_helpers import make_spoken_session, tone
 
+from tests.support.replay_helpers import make_spoken_session, tone
 from voice_coach.audio.format import SAMPLE_RATE, Pcm
 from voice_coach.audio.playback import NullPlayer
 from voice_coach.errors import EngineUnavailable, UsageError

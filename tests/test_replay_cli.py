@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from replay_helpers import make_spoken_session
 
-from voice_coach.replay_cli import standalone
+from tests.support.replay_helpers import make_spoken_session
+from voice_coach.cli import cli
 from voice_coach.transcripts.store import SessionStore
 
-CLI = standalone()
+CLI = cli
 
 
 def run(args: list[str], stdin: str = "") -> tuple[int, str, str]:
@@ -108,7 +108,7 @@ def test_replay_text_needs_no_audio_device(coach_home: Path,
                                            no_audio_env: dict[str, str]) -> None:
     made = make_spoken_session(speech=False)
     env = dict(no_audio_env, VOICE_COACH_HOME=str(coach_home))
-    cmd = [sys.executable, "-m", "voice_coach.replay_cli", "replay", "last"]
+    cmd = [sys.executable, "-m", "voice_coach", "replay", "last"]
     proc = subprocess.run([*cmd, "--text"], env=env, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr

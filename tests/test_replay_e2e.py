@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from replay_helpers import make_spoken_session
-from virtual_audio import VirtualAudio
 
+from tests.support.replay_helpers import make_spoken_session
+from tests.support.virtual_audio import VirtualAudio
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -53,7 +53,7 @@ def test_replay_plays_prompts_and_saved_answers_in_order(
     env = dict(audio_env, VOICE_COACH_HOME=str(coach_home))
     t0 = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "voice_coach.replay_cli", "replay", "last"],
+        [sys.executable, "-m", "voice_coach", "replay", "last"],
         env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     wall = time.monotonic() - t0
     time.sleep(0.3)
@@ -96,7 +96,7 @@ def test_replay_keys_on_a_terminal(
     before = termios.tcgetattr(slave)
     env = dict(audio_env, VOICE_COACH_HOME=str(coach_home), COLUMNS="200")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voice_coach.replay_cli", "replay", "last"],
+        [sys.executable, "-m", "voice_coach", "replay", "last"],
         env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
     out = b""
 

@@ -15,7 +15,7 @@ from voice_coach.audio.format import SAMPLE_RATE, Pcm, rms
 from voice_coach.audio.playback import NullPlayer
 from voice_coach.interview.scenario import load_scenario
 from voice_coach.interview.stages import Stage
-from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+from voice_coach.session.voice import VoiceOptions, VoiceSession
 from voice_coach.stt.whisper_engine import WhisperRecognizer, WhisperSettings
 from voice_coach.transcripts.store import SessionStore
 from voice_coach.tts.silent import SilentSpeaker
@@ -92,7 +92,7 @@ def test_session_discards_speculation_when_the_user_goes_on(tmp_path: Path) -> N
     assert len(answers) == 1
     # The stored text is the last decode, which covers the whole answer, not the first bet.
     last_call = len(spy.calls)
-    assert answers[0]["text"] == f"w{last_call}"
+    assert answers[0].text == f"w{last_call}"
     assert spy.calls[-1] >= 0.6 + 0.5 + 1.0
     assert all(c < 1.0 for c in spy.calls[:-1])  # the discarded bet saw only the first part
     latency: dict[str, Any] = answers[0].get("latency", {})

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from voice_coach.audio.format import write_wav
 from voice_coach.cli import CoachGroup
+from voice_coach.cli.engines import models, transcribe
 from voice_coach.stt import registry
 from voice_coach.stt.base import Recognizer, Transcript, Word
-from voice_coach.stt_cli import models, transcribe
 
 
 @click.group(cls=CoachGroup)
@@ -107,6 +107,14 @@ def test_models_list_json() -> None:
     data = json.loads(result.output)
     assert {d["name"] for d in data if d["kind"] == "engine"} == {"vosk", "whisper", "sphinx"}
     assert sum(d["auto"] for d in data) <= 1
+
+
+def test_models_json_without_list() -> None:
+    result = CliRunner().invoke(group, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == json.loads(
+        CliRunner().invoke(group, ["models", "list", "--json"]).output
+    )
 
 
 def test_models_download_unknown() -> None:

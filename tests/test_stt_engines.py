@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.speech import noise, silence, synth
+from tests.support.speech import noise, silence, synth
 from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE, Pcm
 from voice_coach.errors import EngineUnavailable
 from voice_coach.stt.base import Recognizer, Transcript

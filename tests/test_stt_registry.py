@@ -22,23 +22,25 @@ from voice_coach.stt.vosk_engine import MODEL_ENV, find_vosk_model, looks_like_v
     ],
 )
 def test_auto_preference(vosk: bool, whisper: bool, sphinx: bool, expected: str) -> None:
-    name, reason = registry.choose_engine("auto", vosk, whisper, sphinx)
+    name, reason = registry.choose_engine("auto", have_vosk_model=vosk, have_whisper=whisper,
+                                           have_sphinx=sphinx)
     assert name == expected
     assert reason
 
 
 def test_auto_with_nothing_installed() -> None:
     with pytest.raises(EngineUnavailable, match="pip install"):
-        registry.choose_engine("auto", False, False, False)
+        registry.choose_engine("auto")
 
 
 def test_explicit_engine_is_kept() -> None:
-    assert registry.choose_engine("Sphinx", True, True, True) == ("sphinx", "requested")
+    assert registry.choose_engine("Sphinx", have_vosk_model=True, have_whisper=True,
+                                   have_sphinx=True) == ("sphinx", "requested")
 
 
 def test_unknown_engine_lists_names() -> None:
     with pytest.raises(UsageError, match="vosk, whisper, sphinx"):
-        registry.choose_engine("kaldi", True, True, True)
+        registry.choose_engine("kaldi")
     with pytest.raises(UsageError):
         registry.create_recognizer("kaldi")
 

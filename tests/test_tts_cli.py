@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from voice_coach.cli import CoachGroup
+from voice_coach.cli.engines import play, say
 from voice_coach.errors import DeviceError
 from voice_coach.tts import base
-from voice_coach.tts_cli import play, say
 
 
 @pytest.fixture
@@ -72,11 +72,11 @@ def test_playback_errors_become_device_errors(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(sounddevice, "play", broken_play)
     with pytest.raises(DeviceError, match=r"-o out\.wav"):
-        play(base.silence(0.1, 16000))
+        play(base.Speech(np.zeros(1600, dtype=np.int16), 16000))
 
 
 def test_no_device_is_one_line_exit_3(group: click.Group, monkeypatch: pytest.MonkeyPatch) -> None:
-    import voice_coach.tts_cli as tts_cli
+    import voice_coach.cli.engines as tts_cli
 
     def no_device(speech: base.Speech) -> None:
         raise DeviceError("cannot play audio (Error querying device -1); use -o out.wav")

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from virtual_audio import VirtualAudio
 
 from tests.conftest import REPO, cli_cmd
+from tests.support.virtual_audio import VirtualAudio
 from voice_coach.audio.format import read_audio
 from voice_coach.stt.wer import wer
 

@@ -15,7 +15,7 @@ from voice_coach.audio.playback import NullPlayer
 from voice_coach.errors import DeviceError, Interrupted
 from voice_coach.interview.scenario import load_scenario_file
 from voice_coach.interview.stages import Stage
-from voice_coach.interview.voice_session import VoiceOptions, VoiceSession
+from voice_coach.session.voice import VoiceOptions, VoiceSession
 from voice_coach.stt.base import Recognizer, Transcript, Word
 from voice_coach.transcripts.store import SessionStore
 from voice_coach.tts.base import Speaker, Speech

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -39,5 +40,10 @@ def checkout_root() -> Path:
 
 
 def shipped_prompts_dir() -> Path:
-    """Scenario files shipped with voice-coach."""
+    """Scenario files shipped with voice-coach: inside the installed package, else the checkout."""
+    # A wheel carries prompts/ as voice_coach/prompts; a checkout (editable install, PYTHONPATH)
+    # keeps it at the top level, its one place to be edited.
+    packaged = resources.files("voice_coach") / "prompts"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
     return checkout_root() / "prompts"

@@ -14,11 +14,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from voice_coach import config
 from voice_coach.errors import CoachError
+from voice_coach.stt import registry, vosk_engine
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,23 +100,6 @@ def _has_module(name: str) -> bool:
         return False
 
 
-def model_dirs() -> list[Path]:
-    """Folders searched for vosk models."""
-    return [config.user_models_dir(), config.checkout_root() / "models"]
-
-
-def find_vosk_models(dirs: Sequence[Path]) -> list[Path]:
-    """Model folders (any folder holding ``am`` or ``conf``) directly under the given folders."""
-    found = []
-    for base in dirs:
-        if not base.is_dir():
-            continue
-        for child in sorted(base.iterdir()):
-            if child.is_dir() and ((child / "am").is_dir() or (child / "conf").is_dir()):
-                found.append(child)
-    return found
-
-
 def _home_writable(path: Path) -> str | None:
     """None when a file can be created in ``path`` (created if missing), else the error."""
     try:
@@ -128,18 +112,24 @@ def _home_writable(path: Path) -> str | None:
 
 
 @dataclass(frozen=True)
-class Probes:
-    """The side-effecting probes doctor uses; tests replace them."""
+class ShippedData:
+    """The scenario files shipped with voice-coach, as found at run time."""
 
-    which: Callable[[str], str | None] = shutil.which
-    find_library: Callable[[str], str | None] = ctypes.util.find_library
-    portaudio_error: Callable[[], str | None] = _probe_portaudio
-    devices: Callable[[], DeviceCounts] = _probe_devices
-    has_module: Callable[[str], bool] = _has_module
-    vosk_models: Callable[[], list[Path]] = field(default=lambda: find_vosk_models(model_dirs()))
-    home: Callable[[], Path] = config.home
-    home_error: Callable[[Path], str | None] = _home_writable
-    turn_model: Callable[[], Path | None] = field(default=lambda: _find_turn_model())
+    folder: Path
+    scenarios: tuple[str, ...]
+    candidates: tuple[str, ...]
+
+
+def _probe_shipped_data() -> ShippedData:
+    """List the shipped scenario ids and scripted-candidate ids."""
+    folder = config.shipped_prompts_dir()
+
+    def ids(where: Path) -> tuple[str, ...]:
+        if not where.is_dir():
+            return ()
+        return tuple(sorted(p.stem for p in where.glob("*.toml") if not p.name.startswith("_")))
+
+    return ShippedData(folder, ids(folder), ids(folder / "candidates"))
 
 
 def _find_turn_model() -> Path | None:
@@ -148,11 +138,24 @@ def _find_turn_model() -> Path | None:
     return find_model()
 
 
-ENGINES = (
-    ("vosk", "vosk", "pip install vosk"),
-    ("faster-whisper", "faster_whisper", "pip install 'voice-coach[whisper]'"),
-    ("pocketsphinx", "pocketsphinx", "pip install pocketsphinx"),
-)
+@dataclass(frozen=True)
+class Probes:
+    """The side-effecting probes doctor uses; tests replace them."""
+
+    which: Callable[[str], str | None] = shutil.which
+    find_library: Callable[[str], str | None] = ctypes.util.find_library
+    portaudio_error: Callable[[], str | None] = _probe_portaudio
+    devices: Callable[[], DeviceCounts] = _probe_devices
+    has_module: Callable[[str], bool] = _has_module
+    vosk_models: Callable[[], list[Path]] = vosk_engine.find_vosk_models
+    home: Callable[[], Path] = config.home
+    home_error: Callable[[Path], str | None] = _home_writable
+    shipped_data: Callable[[], ShippedData] = _probe_shipped_data
+    turn_model: Callable[[], Path | None] = _find_turn_model
+
+
+ENGINE_LABELS = {"whisper": "faster-whisper", "sphinx": "pocketsphinx"}
+"""Doctor's names for the engines: the package a user would look for."""
 
 
 def check_espeak(binary: str | None, library: str | None) -> CheckResult:
@@ -225,20 +228,20 @@ def check_devices(counts: DeviceCounts | None, portaudio_ok: bool) -> list[Check
 
 
 def check_engines(present: dict[str, bool]) -> list[CheckResult]:
-    """One line per speech-to-text engine; at least one is essential."""
+    """One line per speech-to-text engine (by name); at least one is essential."""
     results = []
-    for label, module, fix in ENGINES:
-        ok = present.get(module, False)
+    for name, (_, fix) in registry.REQUIRES.items():
+        ok = present.get(name, False)
         results.append(
             CheckResult(
-                f"stt: {label}",
+                f"stt: {ENGINE_LABELS.get(name, name)}",
                 Status.OK if ok else Status.WARN,
                 "importable" if ok else "not installed",
                 fix,
                 essential=False,
             )
         )
-    if not any(present.get(m, False) for _, m, _ in ENGINES):
+    if not any(present.values()):
         results.append(
             CheckResult(
                 "speech-to-text", Status.MISSING, "no engine installed", "pip install pocketsphinx"
@@ -280,6 +283,22 @@ def check_turn_model(path: Path | None, onnxruntime: bool) -> CheckResult:
                        detail + ": answers end by pauses and words only", fix, essential=False)
 
 
+def check_scenarios(data: ShippedData) -> list[CheckResult]:
+    """The shipped scenarios (every practice needs one) and the demo's scripted candidates."""
+    fix = "reinstall voice-coach: its package lacks the prompts/ data"
+    if data.scenarios:
+        results = [CheckResult("scenarios", Status.OK, ", ".join(data.scenarios))]
+    else:
+        results = [CheckResult("scenarios", Status.MISSING, f"none in {data.folder}", fix)]
+    if data.candidates:
+        results.append(CheckResult("demo candidates", Status.OK, ", ".join(data.candidates)))
+    else:
+        results.append(CheckResult(
+            "demo candidates", Status.MISSING, f"none in {data.folder / 'candidates'}", fix
+        ))
+    return results
+
+
 def check_home(path: Path, error: str | None) -> CheckResult:
     """The data folder must be writable: sessions are saved there."""
     if error is None:
@@ -306,9 +325,13 @@ def run_checks(probes: Probes | None = None) -> list[CheckResult]:
             _LOGGER.debug("listing devices failed: %s", exc)
             counts = DeviceCounts()
     results.extend(check_devices(counts, pa_error is None))
-    present = {module: p.has_module(module) for _, module, _ in ENGINES}
+    # The registry's requirements: the same packages the engines need to be created.
+    present = {name: all(p.has_module(m) for m in modules)
+               for name, (modules, _) in registry.REQUIRES.items()}
     results.extend(check_engines(present))
-    results.append(check_vosk_model(p.vosk_models(), present["vosk"], model_dirs()))
+    results.append(check_vosk_model(p.vosk_models(), present.get("vosk", False),
+                                    vosk_engine.model_dirs()))
+    results.extend(check_scenarios(p.shipped_data()))
     results.append(check_turn_model(p.turn_model(), p.has_module("onnxruntime")))
     home = p.home()
     results.append(check_home(home, p.home_error(home)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -34,3 +35,16 @@ def atomic_write(path: Path, data: bytes, mode: int = PRIVATE) -> None:
 def atomic_write_text(path: Path, text: str, mode: int = PRIVATE) -> None:
     """``atomic_write`` for UTF-8 text (line endings kept as given)."""
     atomic_write(path, text.encode("utf-8"), mode)
+
+
+def write_private(path: Path, text: str, *, make_folder: bool = False) -> None:
+    """Write a text file atomically with mode 0600 (its folder made first when asked).
+
+    Raises OSError; a folder at ``path`` is refused with the reason "it is a folder".
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)

@@ -409,10 +409,6 @@ class Microphone:
                 continue
             self._ingest(item)
 
-    def monotonic_of(self, stream_time: float) -> float:
-        """Approximate monotonic time at which stream time ``stream_time`` was captured."""
-        return self.started_at + stream_time
-
 
 class AfterEnd(enum.Enum):
     """What a PcmSource does when its script runs out."""
@@ -553,14 +549,3 @@ class PcmSource:
                 continue
             return AudioChunk(frame, start)
         return None
-
-
-WavSource = PcmSource
-"""Alias: build one from a file with ``PcmSource(read_audio(path))``."""
-
-
-def wav_source(path: str, **kwargs: Any) -> PcmSource:
-    """A PcmSource playing a WAV/FLAC file (any rate, converted to 16 kHz mono)."""
-    from voice_coach.audio.format import read_audio
-
-    return PcmSource(read_audio(path), **kwargs)

@@ -25,8 +25,21 @@ from voice_coach.feedback.hesitation import (
     pauses_between,
     speaking_time,
 )
+from voice_coach.feedback.tips import make_tips
+from voice_coach.feedback.verdicts import Tip, Verdict
 from voice_coach.interview import language as lang
+from voice_coach.interview.stages import Stage
 from voice_coach.listening.vad import Vad, create_vad, webrtc_available
+from voice_coach.transcripts.events import (
+    AnswerEvent,
+    CommandEvent,
+    Event,
+    PromptEvent,
+    StageEvent,
+    is_outside,
+    num,
+    parse_stage,
+)
 from voice_coach.transcripts.store import LoadedSession
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,16 +51,6 @@ SPOKEN_MODES = frozenset({"voice", "demo", "spoken"})
 """Session modes whose answers were spoken (their start/end are voice, not typing)."""
 
 NOT_MEASURED = "not measured"
-
-
-class Verdict(StrEnum):
-    """How a number compares with its target range."""
-
-    LOW = "low"
-    OK = "ok"
-    HIGH = "high"
-    UNJUDGED = "too short to judge"
-    NOT_MEASURED = "not measured"
 
 
 class TimingSource(StrEnum):
@@ -179,19 +182,6 @@ class KeyPointRef:
 
 
 @dataclass(frozen=True)
-class Tip:
-    """One piece of advice, pointing at the turn it comes from."""
-
-    metric: str
-    text: str
-    say: str
-    """The same advice as one spoken sentence (no turn numbers)."""
-    turn: int | None
-    stage: str | None
-    priority: float
-
-
-@dataclass(frozen=True)
 class Report:
     """Everything the feedback says about one session."""
 
@@ -295,34 +285,30 @@ def default_vad() -> Vad:
 # --- one answer -------------------------------------------------------------------------------
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _word_spans(answer: dict[str, Any]) -> list[tuple[float, float]] | None:
+def _word_spans(answer: AnswerEvent) -> list[tuple[float, float]] | None:
     """Word (start, end) pairs on the session timeline, or None when the answer has none."""
-    raw = answer.get("words")
+    raw = answer.extra.get("words")
     if not isinstance(raw, list):
         return None
     spans = []
     for w in raw:
         if isinstance(w, dict):
-            s, e = _num(w.get("start")), _num(w.get("end"))
+            s, e = num(w.get("start")), num(w.get("end"))
             if s is not None and e is not None and e >= s:
                 spans.append((s, e))
     return spans if spans or not raw else None
 
 
-def _start_delay(events: list[dict[str, Any]], index: int,
+def _start_delay(events: list[Event], index: int,
                  answer_start: float | None) -> float | None:
     """Seconds from the last interviewer speech before ``events[index]`` to the answer's start."""
     if answer_start is None:
         return None
     for e in reversed(events[:index]):
-        if e.get("type") in ("answer", "command"):
+        if isinstance(e, AnswerEvent | CommandEvent):
             return None
-        if e.get("type") == "prompt":
-            end = _num(e.get("speech_end"))
+        if isinstance(e, PromptEvent):
+            end = e.speech_end
             return None if end is None else round(max(0.0, answer_start - end), 3)
     return None
 
@@ -337,21 +323,24 @@ class _Measured:
 def _answer_metrics(session: LoadedSession, turn: int, index: int, spoken: bool,
                     audio_loader: AudioLoader, vad_factory: VadFactory,
                     warnings: list[str]) -> _Measured:
-    answer = session.events[index]
-    text = str(answer.get("text", ""))
-    stage = answer.get("stage") if isinstance(answer.get("stage"), str) else None
+    answer = session.typed[index]
+    assert isinstance(answer, AnswerEvent)
+    text = answer.text
+    # A stage key this version does not know (kept in extra) is still shown as stored.
+    unknown = answer.extra.get("stage")
+    stage = answer.stage.value if answer.stage else unknown if isinstance(unknown, str) else None
     n_words = len(lang.words(text))
     spans = _word_spans(answer) if spoken else None
-    start, end = _num(answer.get("start")), _num(answer.get("end"))
+    start, end = answer.start, answer.end
     voice_span = round(end - start, 3) if spoken and start is not None and end is not None \
         else None
 
     hes: Hesitations | None = None
-    audio_name = answer.get("audio")
-    audio_start = _num(answer.get("audio_start"))
-    if spoken and isinstance(audio_name, str) and audio_name:
+    audio_name = answer.audio
+    audio_start = answer.audio_start
+    if spoken and audio_name:
         path = session.folder / audio_name
-        if Path(audio_name).is_absolute() or ".." in Path(audio_name).parts:
+        if is_outside(audio_name):
             warnings.append(f"turn {turn}: ignored an audio path outside the session folder")
         elif audio_start is None:
             warnings.append(f"turn {turn}: the audio has no audio_start; not analysed")
@@ -387,7 +376,8 @@ def _answer_metrics(session: LoadedSession, turn: int, index: int, spoken: bool,
     else:
         long_pauses, filled = None, None
 
-    target = th.LENGTH_TARGETS.get(stage or "", th.DEFAULT_LENGTH)
+    known = parse_stage(stage)
+    target = th.LENGTH_TARGETS.get(known, th.DEFAULT_LENGTH) if known else th.DEFAULT_LENGTH
     length = _judge(n_words, *target.words)
     if length is Verdict.OK and seconds is not None and seconds > target.seconds[1]:
         length = Verdict.HIGH
@@ -398,7 +388,7 @@ def _answer_metrics(session: LoadedSession, turn: int, index: int, spoken: bool,
         long_pauses=None if long_pauses is None else len(long_pauses),
         longest_pause_s=(round(max(p.seconds for p in long_pauses), 2)
                          if long_pauses else (None if long_pauses is None else 0.0)),
-        start_delay_s=_start_delay(session.events, index, start) if spoken else None,
+        start_delay_s=_start_delay(session.typed, index, start) if spoken else None,
         length=length, length_words=target.words, length_seconds=target.seconds,
         length_why=target.why,
     )
@@ -473,8 +463,7 @@ def _start_summary(answers: Sequence[AnswerMetrics]) -> StartSummary:
 def _talk_summary(session: LoadedSession, measured: Sequence[_Measured]) -> TalkSummary:
     user = [m.voice_span_s for m in measured if m.voice_span_s is not None]
     spoken_prompts = [
-        (_num(e.get("speech_start")), _num(e.get("speech_end")))
-        for e in session.events if e.get("type") == "prompt"
+        (e.speech_start, e.speech_end) for e in session.typed if isinstance(e, PromptEvent)
     ]
     inter = [e - s for s, e in spoken_prompts if s is not None and e is not None and e >= s]
     user_s = round(sum(user), 2) if user else None
@@ -495,9 +484,9 @@ def _is_thanks(sentence: str) -> bool:
 
 
 def _question_summary(session: LoadedSession, answers: Sequence[AnswerMetrics]) -> QuestionSummary:
-    mine = [a for a in answers if a.stage == "your_questions"]
-    reached = mine != [] or any(e.get("type") == "stage" and e.get("stage") == "your_questions"
-                                for e in session.events)
+    mine = [a for a in answers if a.stage == Stage.YOUR_QUESTIONS]
+    reached = mine != [] or any(isinstance(e, StageEvent) and e.stage is Stage.YOUR_QUESTIONS
+                                for e in session.typed)
     questions: list[str] = []
     statements = 0
     turns: list[int] = []
@@ -520,10 +509,10 @@ def _question_summary(session: LoadedSession, answers: Sequence[AnswerMetrics]) 
 
 
 def _wrap_up_summary(session: LoadedSession, answers: Sequence[AnswerMetrics]) -> WrapUpSummary:
-    mine = [a for a in answers if a.stage == "wrap_up"]
+    mine = [a for a in answers if a.stage == Stage.WRAP_UP]
     interviewer = str(session.start.get("interviewer") or "")
-    reached = mine != [] or any(e.get("type") == "stage" and e.get("stage") == "wrap_up"
-                                for e in session.events)
+    reached = mine != [] or any(isinstance(e, StageEvent) and e.stage is Stage.WRAP_UP
+                                for e in session.typed)
     if not mine:
         return WrapUpSummary(reached, None, None, interviewer, ())
     text = " ".join(a.text for a in mine)
@@ -553,20 +542,19 @@ def is_spoken(session: LoadedSession) -> bool:
         return True
     # Older or unknown modes: spoken answers carry words or audio.
     return mode not in ("text", "demo-text") and any(
-        "words" in a or "audio" in a for a in session.answers())
+        "words" in a.extra or a.audio is not None for a in session.answers())
 
 
 def analyse(session: LoadedSession, audio_loader: AudioLoader = read_answer_audio,
             vad_factory: VadFactory = default_vad) -> Report:
     """Measure one stored session; complete turns of a cut-short session are analysed."""
-    from voice_coach.feedback.tips import make_tips
 
     spoken = is_spoken(session)
     warnings = list(session.warnings)
     measured = [
         _answer_metrics(session, turn, index, spoken, audio_loader, vad_factory, warnings)
         for turn, index in enumerate(
-            (i for i, e in enumerate(session.events) if e.get("type") == "answer"), start=1)
+            (i for i, e in enumerate(session.typed) if isinstance(e, AnswerEvent)), start=1)
     ]
     answers = tuple(m.metrics for m in measured)
     start = session.start

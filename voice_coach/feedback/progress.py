@@ -7,7 +7,6 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from voice_coach.feedback import thresholds as th
 from voice_coach.feedback.metrics import (
@@ -246,14 +245,3 @@ def progress_svg(rows: Sequence[ProgressRow]) -> str:
                       34 + row * _PANEL_H)
     out.append("</svg>")
     return "\n".join(out) + "\n"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a text file atomically with mode 0600 (making its folder if needed)."""
-    from voice_coach.fileio import atomic_write_text
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text)
-
-

@@ -8,20 +8,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from voice_coach.feedback import thresholds as th
-from voice_coach.feedback.metrics import NOT_MEASURED, AnswerMetrics, Report, Tip, Verdict
+from voice_coach.feedback.metrics import NOT_MEASURED, AnswerMetrics, Report
+from voice_coach.feedback.verdicts import Tip, Verdict
+from voice_coach.interview.stages import Stage
+from voice_coach.transcripts.events import parse_stage
 
 TOP_TIPS = 3
 """Tips shown first (the rest follow the tables)."""
 
 _STAGE_SHORT = {
-    "greeting": "greeting", "icebreakers": "small talk", "discussion": "discussion",
-    "your_questions": "your questions", "wrap_up": "wrap-up",
+    Stage.GREETING: "greeting", Stage.ICEBREAKERS: "small talk", Stage.DISCUSSION: "discussion",
+    Stage.YOUR_QUESTIONS: "your questions", Stage.WRAP_UP: "wrap-up",
 }
 
 
 def stage_label(stage: str | None) -> str:
     """A short human name for a stage key."""
-    return _STAGE_SHORT.get(stage or "", stage or "briefing")
+    known = parse_stage(stage)
+    return _STAGE_SHORT[known] if known else (stage or "briefing")
 
 
 def pointer(tip: Tip) -> str:

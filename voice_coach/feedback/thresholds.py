@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voice_coach.interview.stages import Stage
+
 # --- Pace -------------------------------------------------------------------------------------
 
 PACE_WPM = (100.0, 165.0)
@@ -120,15 +122,15 @@ class LengthTarget:
     why: str
 
 
-LENGTH_TARGETS: dict[str, LengthTarget] = {
-    "greeting": LengthTarget((10, 150), (4.0, 75.0),
+LENGTH_TARGETS: dict[Stage, LengthTarget] = {
+    Stage.GREETING: LengthTarget((10, 150), (4.0, 75.0),
                              "a short introduction: who you are and what you do"),
-    "icebreakers": LengthTarget((6, 90), (3.0, 45.0),
+    Stage.ICEBREAKERS: LengthTarget((6, 90), (3.0, 45.0),
                                 "small talk: a friendly sentence or three, not a speech"),
-    "discussion": LengthTarget((40, 300), (20.0, 120.0),
+    Stage.DISCUSSION: LengthTarget((40, 300), (20.0, 120.0),
                                "develop an example: the situation, what you did, the result"),
-    "your_questions": LengthTarget((5, 90), (2.0, 45.0), "a clear question, briefly set up"),
-    "wrap_up": LengthTarget((3, 70), (1.0, 35.0), "a brief thank-you and goodbye"),
+    Stage.YOUR_QUESTIONS: LengthTarget((5, 90), (2.0, 45.0), "a clear question, briefly set up"),
+    Stage.WRAP_UP: LengthTarget((3, 70), (1.0, 35.0), "a brief thank-you and goodbye"),
 }
 """Answer length per stage (ours, after common interview-coaching advice: small talk short,
 discussion answers of about 30 s to 2 minutes that tell one concrete example, STAR-style)."""

@@ -6,16 +6,17 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from voice_coach.feedback import thresholds as th
+from voice_coach.feedback.verdicts import Tip, Verdict
+from voice_coach.interview.stages import Stage
 
 if TYPE_CHECKING:
-    from voice_coach.feedback.metrics import AnswerMetrics, Report, Tip
+    from voice_coach.feedback.metrics import AnswerMetrics, Report
 
-_SMALL_TALK = ("greeting", "icebreakers")
+_SMALL_TALK = (Stage.GREETING, Stage.ICEBREAKERS)
 
 
 def _tip(metric: str, text: str, say: str, priority: float,
          answer: AnswerMetrics | None = None) -> Tip:
-    from voice_coach.feedback.metrics import Tip
 
     return Tip(metric=metric, text=text, say=say, turn=answer.turn if answer else None,
                stage=answer.stage if answer else None, priority=round(priority, 3))
@@ -36,7 +37,6 @@ def _quoted(top: Sequence[tuple[str, int]]) -> str:
 
 
 def _pace_tips(report: Report) -> list[Tip]:
-    from voice_coach.feedback.metrics import Verdict
 
     low, high = th.PACE_WPM
     pace = report.pace
@@ -126,10 +126,9 @@ def _hesitation_tips(report: Report) -> list[Tip]:
 
 
 def _length_tips(report: Report) -> list[Tip]:
-    from voice_coach.feedback.metrics import Verdict
 
     out: list[Tip] = []
-    short = [a for a in report.answers if a.stage == "discussion" and a.length is Verdict.LOW]
+    short = [a for a in report.answers if a.stage == Stage.DISCUSSION and a.length is Verdict.LOW]
     if short:
         worst = _worst(short, lambda a: -a.words)
         assert worst is not None
@@ -153,7 +152,7 @@ def _length_tips(report: Report) -> list[Tip]:
             "Keep small talk short, and save the detail for the discussion.",
             1.8, worst))
     long_disc = [a for a in report.answers
-                 if a.stage == "discussion" and a.length is Verdict.HIGH]
+                 if a.stage == Stage.DISCUSSION and a.length is Verdict.HIGH]
     if long_disc:
         worst = _worst(long_disc, lambda a: a.seconds or a.words)
         assert worst is not None
@@ -168,11 +167,10 @@ def _length_tips(report: Report) -> list[Tip]:
 
 
 def _stage_tips(report: Report) -> list[Tip]:
-    from voice_coach.feedback.metrics import Verdict
 
     out: list[Tip] = []
     q = report.questions
-    first_q = next((a for a in report.answers if a.stage == "your_questions"), None)
+    first_q = next((a for a in report.answers if a.stage == Stage.YOUR_QUESTIONS), None)
     if q.reached and q.asked == 0:
         out.append(_tip(
             "questions",
@@ -193,16 +191,16 @@ def _stage_tips(report: Report) -> list[Tip]:
             "keep the set-up short and ask",
             "When it is your turn to ask, keep the set-up short and ask.", 1.2, first_q))
     w = report.wrap_up
-    last = next((a for a in reversed(report.answers) if a.stage == "wrap_up"), None)
+    last = next((a for a in reversed(report.answers) if a.stage == Stage.WRAP_UP), None)
     if w.thanked is False:
         out.append(_tip(
-            "wrap_up", "you did not thank the interviewer at the end: a short thank-you "
+            Stage.WRAP_UP, "you did not thank the interviewer at the end: a short thank-you "
             "leaves a warm last impression",
             "End with a short thank-you; it leaves a warm last impression.", 2.0, last))
     if w.used_name is False and w.interviewer_name:
         first = w.interviewer_name.split()[0]
         out.append(_tip(
-            "wrap_up", f"you did not use the interviewer's name ({first}) when saying "
+            Stage.WRAP_UP, f"you did not use the interviewer's name ({first}) when saying "
             "goodbye: it makes the thanks personal",
             f"Use the interviewer's name, {first}, when you say goodbye.", 1.1, last))
     t = report.talk

@@ -96,7 +96,7 @@ def list_models() -> list[ModelInfo]:
     ]
     seen: set[Path] = set()
     env_model = os.environ.get(vosk_engine.MODEL_ENV)
-    folders = [config.user_models_dir(), config.checkout_root() / "models"]
+    folders = vosk_engine.model_dirs()
     candidates = [Path(env_model).expanduser()] if env_model else []
     for folder in folders:
         if folder.is_dir():

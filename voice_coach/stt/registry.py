@@ -65,7 +65,8 @@ def available_engines(vosk_model: Path | None = None) -> list[EngineStatus]:
 
 
 def choose_engine(
-    requested: str, have_vosk_model: bool, have_whisper: bool, have_sphinx: bool
+    requested: str, *, have_vosk_model: bool = False, have_whisper: bool = False,
+    have_sphinx: bool = False,
 ) -> tuple[str, str]:
     """Pick an engine name and say why; auto prefers vosk (with a model), whisper, sphinx."""
     requested = requested.lower()
@@ -89,9 +90,8 @@ def choose_engine(
 def auto_choice(model_path: Path | str | None = None) -> tuple[str, str]:
     """What ``auto`` picks on this machine, and why."""
     status = {s.name: s for s in available_engines(Path(model_path) if model_path else None)}
-    return choose_engine(
-        AUTO, status["vosk"].ready, status["whisper"].ready, status["sphinx"].ready
-    )
+    return choose_engine(AUTO, have_vosk_model=status["vosk"].ready,
+                         have_whisper=status["whisper"].ready, have_sphinx=status["sphinx"].ready)
 
 
 def create_recognizer(name: str = AUTO, model_path: Path | str | None = None) -> Recognizer:
@@ -102,7 +102,7 @@ def create_recognizer(name: str = AUTO, model_path: Path | str | None = None) ->
         if name != "vosk":
             model_path = None  # a vosk folder means nothing to the other engines
     else:
-        name, _ = choose_engine(name, False, False, False)
+        name, _ = choose_engine(name)
     if not _installed(name):
         raise EngineUnavailable(f"{name} is not installed: {REQUIRES[name][1]}")
     module_name, class_name = ENGINES[name]

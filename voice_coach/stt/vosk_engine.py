@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,16 @@ def _models_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if looks_like_vosk_model(p))
 
 
+def model_dirs() -> list[Path]:
+    """Folders searched for vosk models: the user's (``models download``), then the checkout's."""
+    return [config.user_models_dir(), config.checkout_root() / "models"]
+
+
+def find_vosk_models(dirs: Sequence[Path] | None = None) -> list[Path]:
+    """Every vosk model folder in ``dirs`` (default: the folders searched for one)."""
+    return [m for d in (model_dirs() if dirs is None else dirs) for m in _models_in(d)]
+
+
 def find_vosk_model(
     explicit: Path | str | None = None,
     env: Mapping[str, str] | None = None,
@@ -57,9 +67,10 @@ def find_vosk_model(
     env = os.environ if env is None else env
     if env.get(MODEL_ENV):
         return Path(env[MODEL_ENV]).expanduser()
+    default_user, default_checkout = model_dirs()
     for folder in (
-        config.user_models_dir() if user_dir is None else user_dir,
-        config.checkout_root() / "models" if checkout_dir is None else checkout_dir,
+        default_user if user_dir is None else user_dir,
+        default_checkout if checkout_dir is None else checkout_dir,
     ):
         found = _models_in(folder)
         if found:

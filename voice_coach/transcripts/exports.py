@@ -15,9 +15,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from voice_coach.transcripts.events import (
+    AnswerEvent,
+    CommandEvent,
+    PromptEvent,
+    Spoken,
+    StageEvent,
+    audio_path,
+)
 from voice_coach.transcripts.store import LoadedSession
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,35 +54,33 @@ def printable(text: str) -> str:
     return _CONTROL.sub(visible, text)
 
 
-def speaker_of(event: dict[str, Any], session: LoadedSession) -> str:
+def speaker_of(event: Spoken, session: LoadedSession) -> str:
     """Who said an event's text."""
-    if event.get("type") == "prompt":
+    if isinstance(event, PromptEvent):
         return str(session.start.get("interviewer") or "Interviewer")
     return str(session.start.get("name") or "You")
 
 
-def _event_time(event: dict[str, Any]) -> float | None:
-    t = event.get("t", event.get("start"))
-    return float(t) if isinstance(t, int | float) else None
+def _event_time(event: Spoken) -> float | None:
+    return event.t if isinstance(event, PromptEvent) else event.start
 
 
 def to_text(session: LoadedSession, timestamps: bool = False) -> str:
     """The conversation as plain text with stage headings."""
     lines: list[str] = []
-    for e in session.events:
-        kind = e.get("type")
-        stamp = f"[{clock(_event_time(e))}] " if timestamps else ""
-        if kind == "stage":
-            lines += ["", f"== {printable(str(e.get('title', e.get('stage'))))} =="]
-        elif kind in ("prompt", "answer"):
-            text = printable(str(e.get("text", "")))
-            if kind == "answer" and not text:
+    for e in session.typed:
+        if isinstance(e, StageEvent):
+            lines += ["", f"== {printable(e.heading)} =="]
+        elif isinstance(e, PromptEvent | AnswerEvent):
+            stamp = f"[{clock(_event_time(e))}] " if timestamps else ""
+            text = printable(e.text)
+            if isinstance(e, AnswerEvent) and not text:
                 text = "(no answer)"
             lines.append(f"{stamp}{printable(speaker_of(e, session))}: {text}")
-        elif kind == "command":
+        elif isinstance(e, CommandEvent):
+            stamp = f"[{clock(_event_time(e))}] " if timestamps else ""
             lines.append(f"{stamp}({printable(speaker_of(e, session))} said "
-                         f"'{printable(str(e.get('text', '')))}': "
-                         f"{printable(str(e.get('command')))})")
+                         f"'{printable(e.text)}': {printable(str(e.command))})")
     lines.append("")
     if session.cut_short:
         lines.append("(this session was cut short; every complete turn is shown)")
@@ -96,16 +101,15 @@ def to_markdown(session: LoadedSession) -> str:
         f"- Interviewer: {_md(str(start.get('interviewer', '')))}",
         f"- Ended: {session.end_reason}" + (" (cut short)" if session.cut_short else ""),
     ]
-    for e in session.events:
-        kind = e.get("type")
-        if kind == "stage":
-            out += ["", f"## {_md(str(e.get('title', e.get('stage'))))}", ""]
-        elif kind in ("prompt", "answer"):
+    for e in session.typed:
+        if isinstance(e, StageEvent):
+            out += ["", f"## {_md(e.heading)}", ""]
+        elif isinstance(e, PromptEvent | AnswerEvent):
             t = clock(_event_time(e))
-            text = _md(str(e.get("text", ""))) or "_(no answer)_"
+            text = _md(e.text) or "_(no answer)_"
             out.append(f"**{_md(speaker_of(e, session))}** ({t}): {text}  ")
-        elif kind == "command":
-            out.append(f"_({_md(speaker_of(e, session))}: {_md(str(e.get('command')))})_  ")
+        elif isinstance(e, CommandEvent):
+            out.append(f"_({_md(speaker_of(e, session))}: {_md(str(e.command))})_  ")
     note = _cut_note(session)
     if note:
         out += ["", f"> {note}"]
@@ -151,10 +155,6 @@ class Cue:
     """"interviewer", "user" or "command"."""
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _estimate(text: str) -> float:
     return max(1.0, len(text.split()) / _WORDS_PER_SECOND)
 
@@ -162,19 +162,18 @@ def _estimate(text: str) -> float:
 def cues(session: LoadedSession) -> list[Cue]:
     """Every line of speech as a cue: in order, non-overlapping, at least MIN_CUE long."""
     raw: list[tuple[float, float | None, Cue]] = []
-    for e in session.events:
-        kind = e.get("type")
-        if kind not in ("prompt", "answer", "command"):
+    for e in session.typed:
+        if not isinstance(e, PromptEvent | AnswerEvent | CommandEvent):
             continue
-        text = " ".join(str(e.get("text", "")).split())
-        if kind == "prompt":
-            start = _num(e.get("speech_start")) or _num(e.get("t"))
-            end = _num(e.get("speech_end"))
+        text = " ".join(e.text.split())
+        if isinstance(e, PromptEvent):
+            start = e.speech_start or e.t
+            end = e.speech_end
             role = "interviewer"
         else:
-            start, end = _num(e.get("start")), _num(e.get("end"))
-            role = "user" if kind == "answer" else "command"
-            if kind == "answer" and not text:
+            start, end = e.start, e.end
+            role = "user" if isinstance(e, AnswerEvent) else "command"
+            if isinstance(e, AnswerEvent) and not text:
                 text = "(no answer)"
         if start is None:
             continue
@@ -274,17 +273,6 @@ AudioMap = Mapping[int, EmbeddedAudio | str]
 """Event index -> audio to embed, or a short note when the file cannot be used."""
 
 
-def safe_audio_path(session: LoadedSession, name: Any) -> Path | None:
-    """The audio file an event names, or None when absent or outside the session folder."""
-    if not isinstance(name, str) or not name:
-        return None
-    candidate = Path(name)
-    if candidate.is_absolute() or ".." in candidate.parts:
-        _LOGGER.warning("ignoring audio path outside the session folder: %r", name)
-        return None
-    return session.folder / candidate
-
-
 def embed_answer_audio(
     session: LoadedSession, codec: str = "flac"
 ) -> dict[int, EmbeddedAudio | str]:
@@ -294,10 +282,10 @@ def embed_answer_audio(
     from voice_coach.audio.format import SAMPLE_RATE, read_audio
 
     found: dict[int, EmbeddedAudio | str] = {}
-    for i, e in enumerate(session.events):
-        if e.get("type") != "answer" or not e.get("audio"):
+    for i, e in enumerate(session.typed):
+        if not isinstance(e, AnswerEvent) or not e.audio:
             continue
-        path = safe_audio_path(session, e.get("audio"))
+        path = audio_path(session.folder, e.audio)
         if path is None:
             found[i] = "audio path refused"
             continue
@@ -407,20 +395,20 @@ def to_html(session: LoadedSession, feedback: Mapping[str, Any] | None = None,
     if feedback:
         out += _feedback_table(feedback)
     open_section = False
-    for i, e in enumerate(session.events):
-        kind = e.get("type")
-        if kind == "stage":
+    for i, e in enumerate(session.typed):
+        if isinstance(e, StageEvent):
             if open_section:
                 out.append("</section>")
-            out.append(f'<section><h2>{_h(e.get("title", e.get("stage")))}</h2>')
+            out.append(f'<section><h2>{_h(e.heading)}</h2>')
             open_section = True
-        elif kind in ("prompt", "answer", "command"):
-            role = {"prompt": "them", "answer": "you", "command": "command"}[kind]
-            text = str(e.get("text", ""))
-            if kind == "answer" and not text:
+        elif isinstance(e, PromptEvent | AnswerEvent | CommandEvent):
+            role = ("them" if isinstance(e, PromptEvent)
+                    else "you" if isinstance(e, AnswerEvent) else "command")
+            text = e.text
+            if isinstance(e, AnswerEvent) and not text:
                 text = "(no answer)"
-            if kind == "command":
-                text = f"({text}: {e.get('command')})"
+            if isinstance(e, CommandEvent):
+                text = f"({text}: {e.command})"
             out.append(f'<div class="turn {role}"><span class="who">'
                        f"{_h(speaker_of(e, session))}</span>"
                        f'<span class="time">{_h(clock(_event_time(e)))}</span>'

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from voice_coach.errors import UsageError
+from voice_coach.transcripts.events import AnswerEvent, CommandEvent, PromptEvent
 from voice_coach.transcripts.store import LoadedSession
 
 _LOGGER = logging.getLogger(__name__)
 
-_SPOKEN = ("prompt", "answer", "command")
 _DAYS_AGO = re.compile(r"^(\d+)\s*d(?:ays?)?$")
 
 
@@ -48,8 +48,8 @@ def started(session: LoadedSession) -> datetime | None:
 
 def said(session: LoadedSession) -> str:
     """Everything spoken in a session (both sides), one line per turn."""
-    return "\n".join(str(e.get("text", "")) for e in session.events
-                     if e.get("type") in _SPOKEN)
+    return "\n".join(e.text for e in session.typed
+                     if isinstance(e, PromptEvent | AnswerEvent | CommandEvent))
 
 
 def _normal(text: str) -> str:

@@ -23,7 +23,14 @@ from typing import Any, Protocol, TextIO
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, UsageError
-from voice_coach.transcripts.exports import clock, safe_audio_path, speaker_of
+from voice_coach.transcripts.events import (
+    AnswerEvent,
+    CommandEvent,
+    PromptEvent,
+    StageEvent,
+    audio_path,
+)
+from voice_coach.transcripts.exports import clock, speaker_of
 from voice_coach.transcripts.store import LoadedSession
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,28 +83,28 @@ def plan_replay(session: LoadedSession, from_turn: int = 1,
     items: list[ReplayItem] = []
     turn = 0
     heading: str | None = None
-    for e in session.events:
-        kind = e.get("type")
-        if kind == "stage":
-            heading = str(e.get("title") or e.get("stage") or "")
+    for e in session.typed:
+        if isinstance(e, StageEvent):
+            heading = e.heading
             continue
-        if kind not in ("prompt", "answer", "command"):
+        if not isinstance(e, PromptEvent | AnswerEvent | CommandEvent):
             continue
-        if kind == "prompt" or turn == 0:
+        prompt = isinstance(e, PromptEvent)
+        if prompt or turn == 0:
             turn += 1
-        t = e.get("t") if kind == "prompt" else e.get("start")
-        text = str(e.get("text", ""))
-        if kind == "answer" and not text:
+        text = e.text
+        if isinstance(e, AnswerEvent) and not text:
             text = "(no answer)"
         items.append(ReplayItem(
             turn=turn,
-            who=Who.INTERVIEWER if kind == "prompt" else Who.USER,
+            who=Who.INTERVIEWER if prompt else Who.USER,
             speaker=speaker_of(e, session),
             text=text,
-            time=float(t) if isinstance(t, int | float) else None,
-            audio=safe_audio_path(session, e.get("audio")),
+            time=e.t if isinstance(e, PromptEvent) else e.start,
+            audio=(audio_path(session.folder, e.audio)
+                   if isinstance(e, PromptEvent | AnswerEvent) else None),
             heading=heading,
-            command=str(e.get("command")) if kind == "command" else None,
+            command=str(e.command) if isinstance(e, CommandEvent) else None,
         ))
         heading = None
     if from_turn < 1 or (turn and from_turn > turn):

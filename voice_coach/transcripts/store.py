@@ -13,12 +13,22 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from voice_coach import __version__, config
 from voice_coach.audio.format import Pcm, write_wav
 from voice_coach.errors import SessionNotFound, StorageError, TranscriptError
+from voice_coach.transcripts.events import (
+    AnswerEvent,
+    Event,
+    PromptEvent,
+    SessionEnd,
+    SessionStart,
+    audio_path,
+    parse_events,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,15 +164,21 @@ class LoadedSession:
     events: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
 
+    @cached_property
+    def typed(self) -> list[Event]:
+        """The events, parsed (same order and indices as ``events``)."""
+        return parse_events(self.events)
+
     @property
     def start(self) -> dict[str, Any]:
-        """The session_start event (empty when missing)."""
-        return next((e for e in self.events if e.get("type") == "session_start"), {})
+        """The session_start event's fields (empty when missing)."""
+        return next((e.to_dict() for e in self.typed if isinstance(e, SessionStart)), {})
 
     @property
     def end(self) -> dict[str, Any] | None:
-        """The session_end event, or None when the session was cut short."""
-        return next((e for e in reversed(self.events) if e.get("type") == "session_end"), None)
+        """The session_end event's fields, or None when the session was cut short."""
+        return next((e.to_dict() for e in reversed(self.typed) if isinstance(e, SessionEnd)),
+                    None)
 
     @property
     def cut_short(self) -> bool:
@@ -185,17 +201,14 @@ class LoadedSession:
         """ISO start time."""
         return str(self.start.get("started_at", ""))
 
-    def audio_file(self, event: Mapping[str, Any]) -> Path | None:
-        """The WAV an event names, or None when absent, not a plain file name, or missing."""
-        name = event.get("audio")
-        if not isinstance(name, str) or not is_plain_name(name):
-            return None
-        path = self.folder / name
-        return path if path.is_file() else None
+    def audio_file(self, event: AnswerEvent | PromptEvent) -> Path | None:
+        """The WAV an event names, or None when absent, outside the folder, or missing."""
+        path = audio_path(self.folder, event.audio)
+        return path if path is not None and path.is_file() else None
 
-    def answers(self) -> list[dict[str, Any]]:
+    def answers(self) -> list[AnswerEvent]:
         """The answer events, in order."""
-        return [e for e in self.events if e.get("type") == "answer"]
+        return [e for e in self.typed if isinstance(e, AnswerEvent)]
 
     def summary(self) -> dict[str, Any]:
         """A short description for listings."""

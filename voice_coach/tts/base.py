@@ -7,8 +7,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
 from voice_coach.audio.format import Pcm
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -57,7 +55,3 @@ class Speaker(abc.ABC):
     def close(self) -> None:
         """Release the engine's resources."""
 
-
-def silence(seconds: float, rate: int) -> Speech:
-    """A clip of silence."""
-    return Speech(np.zeros(int(seconds * rate), dtype=np.int16), rate)

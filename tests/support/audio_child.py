@@ -1,6 +1,6 @@
 """Run audio-layer actions in a fresh process: PortAudio lists devices once, at import.
 
-Usage: python tests/audio_child.py ACTION JSON_ARGS; prints one JSON line on stdout.
+Usage: python tests/support/audio_child.py ACTION JSON_ARGS; prints one JSON line on stdout.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voice_coach.audio.capture import AudioSource
-from voice_coach.audio.format import Pcm, frames, resample
+from voice_coach.audio.format import frames
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
 from voice_coach.interview.controller import (
@@ -24,10 +24,8 @@ from voice_coach.interview.controller import (
     Step,
 )
 from voice_coach.interview.language import Command, parse_command
-from voice_coach.interview.recorder import Recorder, words_to_json
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
-from voice_coach.interview.text_session import SessionResult
 from voice_coach.listening.endpointer import (
     EndpointConfig,
     Endpointer,
@@ -36,6 +34,10 @@ from voice_coach.listening.endpointer import (
 )
 from voice_coach.listening.turn_model import TurnChecker, load_turn_model
 from voice_coach.listening.vad import Vad, create_vad, level_meter
+from voice_coach.session.clock import AudioClock, source_speed, wait_first_sample
+from voice_coach.session.recorder import Recorder
+from voice_coach.session.text import SessionResult
+from voice_coach.session.turns import Heard, record_heard, record_prompt
 from voice_coach.stt.base import Recognizer, Transcript
 from voice_coach.transcripts.store import SessionStore
 from voice_coach.tts.base import Speaker, Speech
@@ -128,26 +130,6 @@ class VoiceOptions:
     """Say two or three sentences of coaching feedback after the closing line."""
     meta: dict[str, Any] = field(default_factory=dict)
     """Extra fields for the session_start event (engine, voice, rate...)."""
-
-
-@dataclass
-class Heard:
-    """One utterance of the user, on the session timeline."""
-
-    transcript: Transcript
-    start: float
-    end: float
-    audio_start: float
-    audio: Pcm
-    endpoint_mono: float | None
-    last_voice_mono: float | None
-    timings: dict[str, float] = field(default_factory=dict)
-    """Where the reply's latency goes, in seconds (see ``_store_heard``)."""
-
-    @property
-    def text(self) -> str:
-        """The recognised text."""
-        return self.transcript.text.strip()
 
 
 ListenHook = Callable[[Stage | None, str], None]
@@ -315,7 +297,7 @@ class VoiceSession:
                 pb = self.player.play(speech.samples, speech.rate)
                 playbacks.append(pb)
                 if len(playbacks) == 1:
-                    _wait_first_sample(pb)
+                    wait_first_sample(pb)
                     if timings is not None:
                         timings["synth_s"] = queued - began
                         first = pb.first_sample_at or time.monotonic()
@@ -324,54 +306,16 @@ class VoiceSession:
 
     def _record_prompt(self, prompt: Prompt, clips: list[Speech],
                        playbacks: list[Playback]) -> None:
-        rec = self.recorder
-        assert rec is not None
+        assert self.recorder is not None
         self._prompt_count += 1
-        extra: dict[str, Any] = {}
-        seconds = sum(c.seconds for c in clips)
-        if playbacks:
-            first = playbacks[0].first_sample_at or time.monotonic()
-            start = rec.now() - max(0.0, time.monotonic() - first)
-            extra["speech_start"] = round(start, 3)
-            extra["speech_end"] = round(start + seconds, 3)
-        if self.options.save_interviewer_audio and clips and seconds > 0:
-            name = f"prompt-{self._prompt_count:03d}.wav"
-            audio = np.concatenate([resample(c.samples, c.rate) for c in clips])
-            rec.writer.write_audio(name, audio)
-            extra["audio"] = name
-        rec.event(prompt, **extra)
+        save = self.options.save_interviewer_audio
+        record_prompt(self.recorder, prompt, clips, playbacks,
+                      f"prompt-{self._prompt_count:03d}.wav" if save else None)
 
     def _store_heard(self, heard: Heard, stage: Stage | None, command: Command | None,
                      reply: Playback | None) -> None:
-        rec = self.recorder
-        assert rec is not None
-        if command is not None:
-            rec.command(stage, command, heard.text, heard.start, heard.end)
-            return
-        extra: dict[str, Any] = {"engine": heard.transcript.engine}
-        if heard.transcript.words:
-            extra["words"] = words_to_json(heard.transcript.words, heard.audio_start)
-        audio_error: StorageError | None = None
-        if self.options.save_audio and len(heard.audio):
-            name = f"answer-{rec.answers + 1:03d}.wav"
-            try:
-                rec.writer.write_audio(name, heard.audio)
-                extra["audio"] = name
-                extra["audio_start"] = round(heard.audio_start, 3)
-            except StorageError as exc:
-                # Keep the words of this turn even when its audio cannot be saved.
-                audio_error = exc
-        if reply is not None and reply.first_sample_at and heard.endpoint_mono:
-            latency = {"from_endpoint": round(reply.first_sample_at - heard.endpoint_mono, 3)}
-            if heard.last_voice_mono is not None:
-                latency["from_voice"] = round(reply.first_sample_at - heard.last_voice_mono, 3)
-            # The split: endpointing wait, recognition tail (finish), controller, synthesis
-            # of the first sentence, and the wait for its first sample to reach the device.
-            latency.update({k: round(v, 4) for k, v in heard.timings.items()})
-            extra["latency"] = latency
-        rec.answer(stage, heard.text, heard.start, heard.end, **extra)
-        if audio_error is not None:
-            raise audio_error
+        assert self.recorder is not None
+        record_heard(self.recorder, heard, stage, command, reply, self.options.save_audio)
 
     # --- listening --------------------------------------------------------------------------
 
@@ -442,7 +386,7 @@ class VoiceSession:
         last_voice = ep.last_voice_time if ep.last_voice_time is not None else ep.now
         utt_start = ep.utterance_start or 0.0
         # Stream time runs with the audio; the last voiced frame was (now - last_voice) ago.
-        last_voice_mono = endpoint_mono - (ep.now - last_voice) / _speed(self.source)
+        last_voice_mono = endpoint_mono - (ep.now - last_voice) / source_speed(self.source)
         timings = {"endpoint_s": ep.now - last_voice, "tail_s": tail_s,
                    "silence_needed_s": ep.silence_needed()}
         return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
@@ -517,36 +461,3 @@ class VoiceSession:
     def _end_quietly(self, reason: EndReason, **extra: Any) -> None:
         if self.recorder is not None:
             self.recorder.end_quietly(reason, **extra)
-
-
-class AudioClock:
-    """Session time that follows the audio (for sources faster than real time)."""
-
-    def __init__(self) -> None:
-        self._t = 0.0
-
-    def now(self) -> float:
-        """Seconds of audio heard and said so far."""
-        return self._t
-
-    def advance(self, seconds: float) -> None:
-        """The interviewer said ``seconds`` of audio."""
-        self._t += seconds
-
-    def set(self, t: float) -> None:
-        """Listening reached session time ``t``."""
-        self._t = max(self._t, t)
-
-
-def _speed(source: AudioSource) -> float:
-    """How fast the source's stream clock runs against the wall clock."""
-    if getattr(source, "realtime", True) is False:
-        return float("inf")
-    return float(getattr(source, "speed", 1.0))
-
-
-def _wait_first_sample(pb: Playback, timeout: float = 0.5) -> None:
-    """Wait until the first sample of a clip has been handed to the device (a few ms)."""
-    deadline = time.monotonic() + timeout
-    while pb.first_sample_at is None and time.monotonic() < deadline:
-        time.sleep(0.001)

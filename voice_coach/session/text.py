@@ -9,9 +9,9 @@ from typing import Protocol
 from voice_coach.errors import Interrupted, StorageError
 from voice_coach.interview.controller import Controller, EndReason, Prompt, StageStart, Step
 from voice_coach.interview.language import Command
-from voice_coach.interview.recorder import Recorder
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
+from voice_coach.session.recorder import Recorder
 from voice_coach.transcripts.store import SessionStore
 
 _LOGGER = logging.getLogger(__name__)

@@ -1,7 +1,4 @@
-"""Commands for saved sessions: ``sessions`` (filters), ``replay``, ``export`` and ``delete``.
-
-voice_coach.cli registers them; ``python -m voice_coach.replay_cli`` runs them standalone.
-"""
+"""Saved sessions: ``sessions`` (filters), ``show``, ``replay``, ``export`` and ``delete``."""
 
 from __future__ import annotations
 
@@ -37,19 +34,6 @@ def _progress_chart(session: LoadedSession) -> str | None:
     rows = progress_rows(SessionStore().sessions(), scenario=session.scenario,
                          audio_loader=no_audio)
     return progress_svg(rows) if len(rows) >= 2 else None
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the owner only; failures: one line."""
-    from voice_coach.fileio import atomic_write_text
-
-    path = Path(path)
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder")
-    try:
-        atomic_write_text(path, text)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _warn_cut_short(session: Any) -> None:
@@ -100,6 +84,27 @@ def sessions(as_json: bool, scenario: str | None, since: str | None, grep: str |
 
 
 # -- delete -------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("session_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored events as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown.")
+def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
+    """Show a saved session (ID, a unique prefix, or 'last')."""
+    from voice_coach.transcripts import exports
+    from voice_coach.transcripts.store import SessionStore
+
+    if as_json and as_markdown:
+        raise UsageError("choose one of --json and --markdown")
+    session = SessionStore().load(session_id)
+    if as_json:
+        click.echo(json.dumps({**session.summary(), "warnings": session.warnings,
+                               "events": session.events}, indent=2, ensure_ascii=False))
+    elif as_markdown:
+        click.echo(exports.to_markdown(session), nl=False)
+    else:
+        click.echo(exports.to_text(session))
 
 
 @click.command()
@@ -163,7 +168,12 @@ def export(session_id: str, fmt: str, output: Path | None) -> None:
     if output is None or str(output) == "-":
         click.echo(text, nl=False)
         return
-    write_private(output, text)
+    from voice_coach.fileio import write_private
+
+    try:
+        write_private(output, text)
+    except OSError as exc:
+        raise ExportError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"Wrote {output}", err=True)
 
 
@@ -294,25 +304,4 @@ def replay(session_id: str, from_turn: int, answers_only: bool, text_only: bool,
     click.echo("(replay stopped)" if result.quit else ending_text(plan))
 
 
-COMMANDS = (sessions, replay, export, delete)
-"""Every command of this module, for voice_coach.cli to register."""
-
-
-def standalone() -> click.Group:
-    """A ``voice-coach``-like group holding just these commands (tests, manual runs)."""
-    from voice_coach.cli import CoachGroup
-
-    @click.group(cls=CoachGroup)
-    @click.option("-v", "--verbose", count=True, help="More log output.")
-    def group(verbose: int) -> None:
-        """Saved-session commands."""
-        logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
-                            format="voice-coach: %(levelname)s: %(message)s")
-
-    for command in COMMANDS:
-        group.add_command(command)
-    return group
-
-
-if __name__ == "__main__":
-    standalone()(prog_name="voice-coach")
+COMMANDS = (sessions, show, replay, export, delete)

@@ -1,4 +1,4 @@
-"""The ``report`` and ``progress`` commands (registered on the main group by voice_coach.cli)."""
+"""Coaching: ``report`` on one session and ``progress`` across sessions."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def progress(scenario: str | None, chart: Path | None, as_json: bool, no_audio: 
         progress_rows,
         progress_svg,
         render_table,
-        write_private,
     )
+    from voice_coach.fileio import write_private
     from voice_coach.transcripts.store import SessionStore, ensure_private_dir
 
     loader = metrics.no_audio if no_audio else metrics.read_answer_audio
@@ -63,7 +63,10 @@ def progress(scenario: str | None, chart: Path | None, as_json: bool, no_audio: 
         ensure_private_dir(config.home())
         chart = config.home() / "progress.svg"
     try:
-        write_private(chart, progress_svg(rows))
+        write_private(chart, progress_svg(rows), make_folder=True)
     except OSError as exc:
         raise StorageError(f"cannot write {chart}: {exc.strerror or exc}") from None
     click.echo(f"\nChart: {chart}")
+
+
+COMMANDS = (report, progress)

@@ -1,6 +1,6 @@
 """Run the voice-coach CLI with an "oracle" speech engine: the spoken demo without a real STT.
 
-Usage: python tests/oracle_child.py demo --fast --engine oracle [options]
+Usage: python tests/support/oracle_child.py demo --fast --engine oracle [options]
 
 The oracle recognizer returns, for each utterance, the text the scripted candidate was asked to
 say (taken from ScriptedCandidate.answer), so a whole spoken demo runs the real pipeline
@@ -13,7 +13,7 @@ import collections
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from voice_coach.audio.format import Pcm
 from voice_coach.interview import candidate as candidate_mod

@@ -1,6 +1,6 @@
 """Pytest fixtures for audio tests: a private virtual PulseAudio daemon and synthesised speech.
 
-Load with ``pytest_plugins = ["audio_fixtures"]`` (in tests/conftest.py or a test module):
+Load with ``pytest_plugins = ["tests.support.audio_fixtures"]`` (tests/conftest.py does):
 pytest registers the plugin once, so the session-scoped daemon starts at most once.
 """
 
@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from virtual_audio import VirtualAudio, pulseaudio_available
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.virtual_audio import VirtualAudio, pulseaudio_available
+
+REPO = Path(__file__).resolve().parents[2]
 AUDIO_CHILD = Path(__file__).resolve().parent / "audio_child.py"
 
 
@@ -77,7 +78,7 @@ ChildRunner = Callable[[str, str, dict[str, str]], "subprocess.Popen[str]"]
 
 
 def run_child(action: str, args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start tests/audio_child.py ACTION ARGS in a fresh interpreter (stdout is one JSON line)."""
+    """Start tests/support/audio_child.py ACTION ARGS in a fresh interpreter (one JSON line out)."""
     return subprocess.Popen(
         [sys.executable, str(AUDIO_CHILD), action, args],
         env=env,
@@ -89,5 +90,5 @@ def run_child(action: str, args: str, env: dict[str, str]) -> subprocess.Popen[s
 
 @pytest.fixture
 def audio_child() -> ChildRunner:
-    """``audio_child(action, json_args, env)`` starts tests/audio_child.py in a fresh process."""
+    """``audio_child(action, json_args, env)``: tests/support/audio_child.py in a fresh process."""
     return run_child

@@ -1,0 +1,72 @@
+"""The ``voice-coach`` command line: the group, logging, domain errors -> one-line messages.
+
+The commands live in modules named after what the user is doing: practice (practice, demo,
+scenarios), sessions (sessions, show, replay, export, delete), coaching (report, progress) and
+engines (models, transcribe, say, devices, doctor). They hold argument handling and terminal
+views only; library code and bench/ never import this package.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from voice_coach import __version__
+from voice_coach.errors import CoachError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CoachGroup(click.Group):
+    """A click group that turns domain errors and Ctrl-C into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, mapping errors to messages."""
+        try:
+            return super().invoke(ctx)
+        except CoachError as exc:
+            click.echo(f"voice-coach: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("voice-coach: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): nothing more to say.
+            sys.stderr.close()
+            sys.exit(0)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            _LOGGER.debug("internal error", exc_info=True)
+            click.echo(f"voice-coach: internal error: {type(exc).__name__}: {exc} "
+                       "(run with -vv for details)", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="voice-coach")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """Practise informal interviews out loud, offline."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="voice-coach: %(levelname)s: %(message)s")
+
+
+def _register_commands() -> None:
+    """Add every command to the group."""
+    from voice_coach.cli import coaching, engines, practice, sessions
+
+    for module in (practice, sessions, coaching, engines):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="voice-coach")
