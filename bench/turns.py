@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from _common import machine, percentile
 from _speech import (
     NOISES,
@@ -53,15 +52,16 @@ from _speech import (
     piper_sentences,
     real_sentences,
 )
+
 from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE, frames
-from voice_coach.interview.controller import Stage
-from voice_coach.interview.voice_session import EXPECTED_WORDS, THINKING_SECONDS
+from voice_coach.interview.stages import Stage
 from voice_coach.listening.endpointer import (
     EndpointConfig,
     Endpointer,
     EventKind,
 )
 from voice_coach.listening.vad import create_vad
+from voice_coach.session.voice import EXPECTED_WORDS, THINKING_SECONDS
 
 PAUSES = (0.6, 1.5, 2.0, 2.5, 3.0)
 SESSION_STAGES = (

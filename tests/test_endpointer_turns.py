@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_endpointer import FRAME_S, feed, frames_for, kinds
 
+from tests.test_endpointer import FRAME_S, feed, frames_for, kinds
 from voice_coach.audio.format import FRAME_SAMPLES
 from voice_coach.listening.endpointer import (
     EndpointConfig,

@@ -76,7 +76,7 @@ def test_missing_model_falls_back_with_a_clear_message(
 def test_models_download_smart_turn_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from voice_coach.stt_cli import models
+    from voice_coach.cli.engines import models
 
     monkeypatch.setattr(turn_model, "download_model", lambda: tmp_path / MODEL_FILE)
     result = CliRunner().invoke(models, ["download", "smart-turn"])
@@ -96,7 +96,7 @@ def test_log_mel_shape_and_left_padding() -> None:
 
 @pytest.mark.slow
 def test_real_model_hears_a_finished_sentence_from_a_cut_one() -> None:
-    from speech import synth
+    from tests.support.speech import synth
 
     model = load_turn_model()
     if model is None:
@@ -131,8 +131,7 @@ def wait_for_verdict(checker: turn_model.TurnChecker, ep: object) -> None:
 
 
 def test_turn_checker_hands_the_verdict_to_the_endpointer() -> None:
-    from test_endpointer import feed, kinds
-
+    from tests.test_endpointer import feed, kinds
     from voice_coach.listening.endpointer import Endpointer, EventKind, Verdict
 
     model = FakeModel(0.9)
@@ -152,8 +151,7 @@ def test_turn_checker_hands_the_verdict_to_the_endpointer() -> None:
 
 
 def test_turn_checker_drops_a_verdict_when_speech_resumes() -> None:
-    from test_endpointer import feed
-
+    from tests.test_endpointer import feed
     from voice_coach.listening.endpointer import Endpointer, EventKind
 
     checker = turn_model.TurnChecker(FakeModel(0.1))  # type: ignore[arg-type]

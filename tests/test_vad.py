@@ -127,7 +127,7 @@ def test_silero_quiet_on_silence_and_noise_at_stream_start() -> None:
 
 @pytest.mark.slow
 def test_silero_hears_speech_whatever_the_frame_size() -> None:
-    from speech import synth
+    from tests.support.speech import synth
 
     pcm = np.concatenate([synth("I led the move to the new database last spring."),
                           np.zeros(SAMPLE_RATE, np.int16)])
