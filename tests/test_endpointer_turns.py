@@ -128,11 +128,11 @@ def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
 def test_patience_survives_reset_and_is_capped() -> None:
     ep = Endpointer()
     ep.set_patience(9.0)
-    assert ep.patience == pytest.approx(3.0)
+    assert ep.patience == pytest.approx(3.3)
     ep.reset()
-    assert ep.patience == pytest.approx(3.0)
+    assert ep.patience == pytest.approx(3.3)
     ep.set_hint(FINISHED)
-    assert ep.silence_needed() == pytest.approx(3.0)
+    assert ep.silence_needed() == pytest.approx(3.3)
 
 
 def test_barge_in_can_be_turned_off() -> None:

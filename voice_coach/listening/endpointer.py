@@ -151,7 +151,7 @@ class EndpointConfig:
     """Silence before the end-of-turn model is asked (it was trained on ~200 ms of it)."""
     patience_margin: float = 0.4
     """After a barge-in, the short wait for this user becomes their pause plus this..."""
-    max_patience: float = 3.0
+    max_patience: float = 3.3
     """...up to this."""
     patience_words: float = 1.25
     """...and an answer needs this many times the words it had when it was cut to sound

@@ -55,11 +55,11 @@ EXPECTED_WORDS: dict[Stage, int] = {
 so a one-sentence start followed by a pause is a thinking pause, not the end."""
 
 THINKING_SECONDS: dict[Stage, float] = {
-    Stage.GREETING: 2.5,
-    Stage.ICEBREAKERS: 2.5,
+    Stage.GREETING: 3.0,
+    Stage.ICEBREAKERS: 3.0,
     Stage.DISCUSSION: 3.5,
-    Stage.YOUR_QUESTIONS: 2.5,
-    Stage.WRAP_UP: 2.5,
+    Stage.YOUR_QUESTIONS: 3.0,
+    Stage.WRAP_UP: 3.0,
 }
 """Pause that ends an answer that still sounds unfinished: discussion answers need thought."""
 
