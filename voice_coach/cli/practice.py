@@ -33,10 +33,13 @@ def _sigterm_as_interrupt() -> None:
               help="Also save the interviewer's lines as audio.")
 @click.option("--spoken-feedback", is_flag=True,
               help="The interviewer ends with two or three sentences of feedback.")
+@click.option("--headphones", is_flag=True,
+              help="No echo from the speaker: hear the user over the interviewer without "
+                   "the echo gate.")
 @speech_options
 def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
              briefing: bool, input_device: str | None, save_interviewer_audio: bool,
-             spoken_feedback: bool,
+             spoken_feedback: bool, headphones: bool,
              engine: str, model: Path | None, tts: str, voice: str | None, rate: int | None,
              output_device: str | None, no_audio: bool) -> None:
     """Run a practice interview: spoken and hands-free by default, --text to type."""
@@ -63,7 +66,8 @@ def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
         options = VoiceOptions(
             name=name, seed=seed, briefing=briefing, save_audio=not no_audio,
             save_interviewer_audio=save_interviewer_audio and not no_audio,
-            spoken_feedback=spoken_feedback, turn_model=True, meta=engines.meta(),
+            spoken_feedback=spoken_feedback, turn_model=True, headphones=headphones,
+            meta=engines.meta(),
         )
         voice_ui = TerminalVoiceUI(spec.interviewer, name)
         with open_player(output_device) as player, Microphone(device=input_device) as mic:

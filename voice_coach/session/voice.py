@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voice_coach.audio.capture import AudioSource
-from voice_coach.audio.format import frames
+from voice_coach.audio.format import AudioChunk, frames, resample
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
 from voice_coach.interview.controller import (
@@ -26,6 +27,7 @@ from voice_coach.interview.controller import (
 from voice_coach.interview.language import Command, parse_command
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
+from voice_coach.listening.echo import EchoGate
 from voice_coach.listening.endpointer import (
     EndpointConfig,
     Endpointer,
@@ -123,6 +125,10 @@ class VoiceOptions:
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
     turn_model: bool = False
     """Ask the smart-turn audio model at pauses (when installed); off keeps tests exact."""
+    barge_in: bool = True
+    """Keep listening while a reply plays: if the user goes on, stop and join the answer."""
+    headphones: bool = False
+    """No echo from the speaker into the microphone: no echo gate during replies."""
     vad: str = "auto"
     mode: str = "voice"
     partial_interval: float = 0.3
@@ -163,6 +169,9 @@ class VoiceSession:
         self.controller = Controller(scenario, name=self.options.name, seed=self.options.seed,
                                      briefing=self.options.briefing)
         self.endpointer = Endpointer(self.options.endpoint)
+        self.echo: EchoGate | None = None if self.options.headphones else EchoGate()
+        self._listen_t0 = 0.0
+        self._pending: tuple[Heard, Stage | None, Command | None] | None = None
         self.turns = TurnChecker(load_turn_model() if self.options.turn_model else None)
         self.endpointer.use_turn_model(self.turns.enabled)
         self.vad: Vad = create_vad(self.options.vad)
@@ -188,11 +197,13 @@ class VoiceSession:
             reason = self._loop()
         except KeyboardInterrupt:
             self._stop_audio()
+            self._store_pending()
             self._end_quietly(EndReason.INTERRUPTED)
             raise Interrupted(
                 f"interrupted; session {writer.id} saved in {writer.folder}") from None
         except (DeviceError, StorageError) as exc:
             self._stop_audio()
+            self._store_pending()
             self._end_quietly(EndReason.ERROR, error=str(exc))
             raise type(exc)(f"{exc} (session {writer.id} saved in {writer.folder})") from None
         except CoachError as exc:
@@ -232,19 +243,48 @@ class VoiceSession:
             if command in (Command.PAUSE, Command.SLOWER, Command.FASTER, Command.RESUME):
                 self._meta_command(command, heard, stage)
                 continue
-            began = time.monotonic()
-            step = self.controller.respond(heard.text)
-            self.ui.answer(heard.text or "(no answer heard)")
-            heard.timings["controller_s"] = time.monotonic() - began
-            self._speak(step, pending=(heard, stage, step.command))
+            while True:
+                # Kept to decide again if the user goes on while the reply plays (barge-in).
+                before = copy.deepcopy(self.controller) if self._can_barge_in(heard) else None
+                began = time.monotonic()
+                step = self.controller.respond(heard.text)
+                self.ui.answer(heard.text or "(no answer heard)")
+                heard.timings["controller_s"] = time.monotonic() - began
+                if not self._speak(step, pending=(heard, stage, step.command),
+                                   watch=before is not None):
+                    break
+                assert before is not None
+                self.controller = before  # the same answer goes on: decide on all of it
+                resumed = self._listen(resume=True)
+                if resumed is None:
+                    return EndReason.STOPPED
+                heard = resumed
         return self.controller.end_reason or EndReason.COMPLETED
+
+    def _can_barge_in(self, heard: Heard) -> bool:
+        """Whether the reply to this answer is spoken with the microphone open."""
+        ep = self.endpointer
+        # A source faster than real time has no "meanwhile": its audio does not wait for us.
+        realtime = getattr(self.source, "realtime", True) and source_speed(self.source) <= 1.0
+        return (self.options.barge_in and realtime and bool(heard.text)
+                and ep.speech_start is not None and ep.state is EndpointState.ENDED)
 
     # --- speaking ---------------------------------------------------------------------------
 
     def _speak(self, step: Step,
-               pending: tuple[Heard, Stage | None, Command | None] | None = None) -> None:
-        """Say a step's lines; the pending answer is stored the moment the reply starts."""
-        self.source.mute()
+               pending: tuple[Heard, Stage | None, Command | None] | None = None,
+               watch: bool = False) -> bool:
+        """Say a step's lines; the pending answer is stored the moment the reply starts.
+
+        With ``watch`` the microphone stays open: the answer is stored once the reply has
+        played, and if the user goes on meanwhile (barge-in) the reply stops and nothing of
+        this step is stored: returns True, and the answer continues.
+        """
+        if not watch:
+            self.source.mute()
+        said: list[tuple[Prompt, list[Speech], list[Playback]]] = []
+        reply: Playback | None = None
+        self._pending = pending if watch else None
         try:
             deferred: list[StageStart] = []
             for event in step.events:
@@ -257,23 +297,90 @@ class VoiceSession:
                     continue
                 clips, playbacks = self._play_line(
                     event, pending[0].timings if pending is not None else None)
-                if pending is not None:
+                if pending is not None and not watch:
                     self._store_heard(*pending, playbacks[0] if playbacks else None)
                     pending = None
                     for stage_start in deferred:
                         self._enter_stage(stage_start)
                 self.ui.interviewer(event.text)
-                self._record_prompt(event, clips, playbacks)
+                if watch:
+                    reply = reply or (playbacks[0] if playbacks else None)
+                    said.append((event, clips, playbacks))
+                    if self._watch_reply(clips, playbacks):
+                        self.ui.note("(go on)")
+                        return True
+                else:
+                    self._record_prompt(event, clips, playbacks)
+                    self.player.wait()
                 self._last_line = event.text
-                self.player.wait()
                 if self._audio_clock is not None:
                     self._audio_clock.advance(sum(c.seconds for c in clips))
-            if pending is not None:  # nothing to say back
-                self._store_heard(*pending, None)
+            if pending is not None:  # nothing to say back, or the reply was listened through
+                self._store_heard(*pending, reply)
+                self._pending = None
                 for stage_start in deferred:
                     self._enter_stage(stage_start)
+            for prompt, clips, playbacks in said:
+                self._record_prompt(prompt, clips, playbacks)
+            if watch:
+                self._drain_echo_tail()
         finally:
-            self.source.unmute(self.options.mute_tail)
+            if not watch:
+                self.source.unmute(self.options.mute_tail)
+        return False
+
+    def _store_pending(self) -> None:
+        """A failure while a reply plays: the answer it replies to is stored all the same."""
+        if self._pending is not None and self.recorder is not None:
+            pending, self._pending = self._pending, None
+            try:
+                self._store_heard(*pending, None)
+            except CoachError as exc:
+                _LOGGER.debug("storing the pending answer: %s", exc)
+
+    def _frame_time(self, chunk: AudioChunk) -> float:
+        """Monotonic time a captured frame was spoken (for the echo gate)."""
+        started = getattr(self.source, "started_at", None)
+        if started:
+            return float(started) + chunk.start
+        return time.monotonic()
+
+    def _watch_reply(self, clips: list[Speech], playbacks: list[Playback]) -> bool:
+        """Listen while a line plays; True (and the line stopped) when the user goes on."""
+        ep, vad, echo = self.endpointer, self.vad, self.echo
+        if echo is not None and playbacks:
+            wait_first_sample(playbacks[0])
+            start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
+            echo.start_reply(start)
+            t = start
+            for clip in clips:
+                echo.add_reference(t, resample(clip.samples, clip.rate))
+                t += clip.seconds
+        while True:
+            if not self.player.playing:
+                return False
+            chunk = self.source.read(timeout=0.03)
+            if chunk is not None:
+                frame = chunk.samples
+                voiced = vad.is_speech(frame)
+                if voiced and echo is not None:
+                    voiced = echo.is_user(frame, self._frame_time(chunk))
+                if any(e.kind is EventKind.BARGE_IN for e in ep.process(frame, voiced)):
+                    stopped_at = time.monotonic()
+                    self.player.stop()
+                    _LOGGER.info("barge-in: the reply stopped after %.0f ms",
+                                 (time.monotonic() - stopped_at) * 1000)
+                    return True
+            elif getattr(self.source, "finished", False):
+                self.player.wait()
+                return False
+
+    def _drain_echo_tail(self) -> None:
+        """The reply is over: what the microphone hears for ``mute_tail`` s more is its echo."""
+        until = time.monotonic() + self.options.mute_tail
+        while time.monotonic() < until:
+            if self.source.read(timeout=max(0.0, until - time.monotonic())) is None:
+                break
 
     def _enter_stage(self, event: StageStart) -> None:
         assert self.recorder is not None
@@ -327,29 +434,43 @@ class VoiceSession:
             self._recognizer = self._recognizer.result()
         return self._recognizer
 
-    def _listen(self) -> Heard | None:
-        """Wait for one answer: endpointing, streaming recognition; None if the source ended."""
+    def _listen(self, resume: bool = False) -> Heard | None:
+        """Wait for one answer: endpointing, streaming recognition; None if the source ended.
+
+        ``resume``: the user went on after the endpoint (barge-in): the same answer continues,
+        on the same timeline, and is recognised again as a whole.
+        """
         rec = self.recorder
         assert rec is not None
         recognizer = self.recognizer()
-        if self.on_listen is not None:
-            self.on_listen(self.controller.stage, self._last_line)
         ep, vad = self.endpointer, self.vad
-        ep.reset()
-        stage = self.controller.stage or Stage.GREETING
-        ep.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
-        vad.reset()
-        recognizer.start()
-        t0 = rec.now()
-        _LOGGER.info("listening for an answer (stage %s)", self.controller.stage)
-        speaking = False
+        if resume:
+            recognizer.start()
+            for f in frames(ep.utterance(), pad=False):
+                recognizer.accept(f)
+            t0 = self._listen_t0
+        else:
+            if self.on_listen is not None:
+                self.on_listen(self.controller.stage, self._last_line)
+            ep.reset()
+            stage = self.controller.stage or Stage.GREETING
+            ep.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
+            vad.reset()
+            recognizer.start()
+            t0 = self._listen_t0 = rec.now()
+        _LOGGER.info("listening for an answer (stage %s%s)", self.controller.stage,
+                     ", continued" if resume else "")
+        speaking = resume
         next_partial = 0.0
         endpoint_mono: float | None = None
         while True:
             chunk = self.source.read(timeout=0.2)
             if chunk is None:
-                if getattr(self.source, "finished", False) and not speaking:
-                    return None
+                if getattr(self.source, "finished", False):
+                    if not speaking:
+                        return None
+                    endpoint_mono = time.monotonic()  # the audio ended: so did the answer
+                    break
                 continue
             frame = chunk.samples
             events = ep.process(frame, vad.is_speech(frame))

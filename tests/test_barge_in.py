@@ -1,0 +1,101 @@
+"""The microphone stays open while the reply plays: the user going on joins the same answer.
+
+Real time (a few seconds): a scripted candidate pauses 1.6 s after a first part, long enough
+for the (shortened) endpoint; the reply starts; the candidate goes on; the reply stops and the
+continuation becomes part of the one answer, decided on again as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.test_voice_session import QUICK, RecordingUI, quiet, voiced
+from voice_coach.audio.capture import AfterEnd, PcmSource
+from voice_coach.audio.format import SAMPLE_RATE, Pcm
+from voice_coach.audio.playback import NullPlayer
+from voice_coach.interview.scenario import load_scenario_file
+from voice_coach.listening.endpointer import EndpointConfig
+from voice_coach.session.voice import VoiceOptions, VoiceSession
+from voice_coach.stt.base import Recognizer, Transcript
+from voice_coach.transcripts.store import SessionStore
+from voice_coach.tts.base import Speaker, Speech
+
+FIRST, SECOND = "I led the billing migration", "and we finished it two weeks early"
+
+
+class LengthRecognizer(Recognizer):
+    """Knows the answer by its length: the first part alone, or both parts."""
+
+    name = "scripted"
+
+    def transcribe(self, samples: Pcm) -> Transcript:
+        seconds = len(samples) / SAMPLE_RATE
+        if seconds < 0.5:
+            return Transcript("", engine=self.name)
+        text = FIRST if seconds < 3.0 else f"{FIRST} {SECOND}"
+        return Transcript(text, engine=self.name)
+
+
+class SlowSpeaker(Speaker):
+    """Two seconds of tone a sentence: long enough to be talked over."""
+
+    name = "tone"
+
+    def synth(self, text: str) -> Speech:
+        t = np.arange(2 * SAMPLE_RATE)
+        return Speech((np.sin(t / 5) * 5000).astype(np.int16), SAMPLE_RATE)
+
+
+@pytest.mark.slow
+def test_continuation_during_the_reply_joins_the_same_answer() -> None:
+    source = PcmSource(realtime=True, after_end=AfterEnd.STOP)
+    fed = {"done": False}
+
+    def on_listen(stage: object, line: str) -> None:
+        if not fed["done"]:  # the greeting's answer only; then the script runs out
+            fed["done"] = True
+            source.feed(np.concatenate([quiet(0.3), voiced(1.0), quiet(1.6), voiced(1.0),
+                                        quiet(2.5)]))
+
+    ui = RecordingUI()
+    player = NullPlayer(realtime=True)
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    session = VoiceSession(
+        load_scenario_file(QUICK), source, player, SlowSpeaker(), LengthRecognizer(),
+        SessionStore(), ui,
+        VoiceOptions(name="Jo", seed=1, vad="energy", endpoint=fast, headphones=True),
+        on_listen=on_listen,
+    )
+    session.run()
+    folder = next(SessionStore().root.iterdir())
+    events = [json.loads(x) for x in (folder / "transcript.jsonl").read_text().splitlines()]
+    answers = [e for e in events if e["type"] == "answer"]
+    assert [a["text"] for a in answers] == [f"{FIRST} {SECOND}"]  # one answer, both parts
+    assert "((go on))" in ui.lines  # RecordingUI brackets notes
+    assert session.endpointer.barge_ins == 1
+    # One WAV with the whole answer: both voiced parts and the pause between them.
+    from voice_coach.audio.format import read_audio
+
+    audio = read_audio(folder / answers[0]["audio"])
+    # (Ended after the user's own pause plus a margin: the endpointer learnt their patience.)
+    assert session.endpointer.patience == pytest.approx(1.6 + 0.4, abs=0.1)
+    expected = 0.3 + 1.0 + 1.6 + 1.0 + session.endpointer.patience
+    assert len(audio) / SAMPLE_RATE == pytest.approx(expected, abs=0.2)
+    # The interrupted reply was stopped, and is not stored as a prompt after the answer.
+    assert any(c.playback.stopped for c in player.clips)
+    after = events[events.index(answers[0]) + 1 :]
+    prompts_after = [e for e in after if e["type"] == "prompt"]
+    assert len(prompts_after) == 1  # only the reply to the whole answer
+
+
+def test_barge_in_only_with_a_real_time_source() -> None:
+    session = VoiceSession(
+        load_scenario_file(QUICK), PcmSource(realtime=False), NullPlayer(), SlowSpeaker(),
+        LengthRecognizer(), SessionStore(), RecordingUI(), VoiceOptions(vad="energy"))
+    from voice_coach.session.turns import Heard
+
+    heard = Heard(Transcript("hi"), 0, 1, 0, np.zeros(1, np.int16), None, None)
+    assert not session._can_barge_in(heard)

@@ -1,0 +1,97 @@
+"""Is that the user, or the interviewer's own voice coming back from the loudspeakers?
+
+While a reply plays, the microphone keeps listening (the user may go on with their answer),
+but it also hears the reply. This residual-energy gate compares each microphone frame with
+what was played in the last ``max_delay`` seconds (the reference): a frame counts as the user
+only when it is ``margin_db`` louder than the echo the reference can explain. How loud the echo
+is (the coupling from speaker to microphone) is learnt in the first ``calibrate`` seconds of
+each reply, when the user is listening. Pure: times are plain numbers given by the caller.
+With headphones there is no echo: the session does not use the gate at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE, Pcm
+from voice_coach.listening.vad import dbfs
+
+_LOGGER = logging.getLogger(__name__)
+
+_FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+_QUIET_DBFS = -55.0
+"""Reference frames below this level explain no echo."""
+
+
+@dataclass(frozen=True)
+class EchoSettings:
+    """How the gate judges frames; levels in dB."""
+
+    margin_db: float = 8.0
+    """How much louder than the explained echo the user must be."""
+    max_delay: float = 0.4
+    """Longest speaker-to-microphone delay (device buffers plus the room)."""
+    calibrate: float = 0.5
+    """Seconds at the start of each reply used to learn the coupling."""
+    default_coupling_db: float = 0.0
+    """Coupling assumed before any was measured: the echo as loud as what was played."""
+
+
+class EchoGate:
+    """Feed it what is played (``add_reference``) and ask it about each microphone frame."""
+
+    def __init__(self, settings: EchoSettings | None = None) -> None:
+        self.settings = settings or EchoSettings()
+        self.coupling_db: float | None = None
+        """Measured echo level minus reference level (None until measured)."""
+        self._refs: list[tuple[float, np.ndarray]] = []
+        self._reply_start = 0.0
+        self._measured: list[float] = []
+
+    def start_reply(self, now: float) -> None:
+        """A reply starts playing at monotonic time ``now``: calibrate again, drop old audio."""
+        self._reply_start = now
+        self._measured = []
+        self._refs = [(t, lv) for t, lv in self._refs
+                      if t + len(lv) * _FRAME_S > now - self.settings.max_delay]
+
+    def add_reference(self, start: float, pcm: Pcm) -> None:
+        """``pcm`` (16 kHz) is heard from the speaker from monotonic time ``start`` on."""
+        n = len(pcm) // FRAME_SAMPLES
+        if n == 0:
+            return
+        levels = np.array([dbfs(pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+                           for i in range(n)])
+        self._refs.append((start, levels))
+
+    def reference_db(self, t: float) -> float:
+        """Loudest reference frame that can still be echoing at time ``t``."""
+        lo = t - self.settings.max_delay - _FRAME_S
+        best = -96.0
+        for start, levels in self._refs:
+            end = start + len(levels) * _FRAME_S
+            if end < lo or start > t:
+                continue
+            i0 = max(0, int((lo - start) / _FRAME_S))
+            i1 = min(len(levels), int((t - start) / _FRAME_S) + 1)
+            if i1 > i0:
+                best = max(best, float(levels[i0:i1].max()))
+        return best
+
+    def is_user(self, frame: Pcm, t: float) -> bool:
+        """True when the frame captured at monotonic time ``t`` is louder than any echo."""
+        ref = self.reference_db(t)
+        if ref < _QUIET_DBFS:
+            return True
+        level = dbfs(frame)
+        cfg = self.settings
+        if t - self._reply_start < cfg.calibrate:
+            # The user is listening to the start of the reply: what comes in is echo.
+            self._measured.append(level - ref)
+            self.coupling_db = max(self._measured)
+            return False
+        coupling = cfg.default_coupling_db if self.coupling_db is None else self.coupling_db
+        return level >= ref + coupling + cfg.margin_db
