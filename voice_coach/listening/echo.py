@@ -32,10 +32,14 @@ class EchoSettings:
 
     margin_db: float = 8.0
     """How much louder than the explained echo the user must be."""
-    max_delay: float = 0.4
-    """Longest speaker-to-microphone delay (device buffers plus the room)."""
-    calibrate: float = 0.5
+    max_delay: float = 0.8
+    """Longest speaker-to-microphone delay (device buffers, sound servers, the room)."""
+    lead: float = 0.25
+    """How far the two clocks (microphone, speaker) may disagree the other way."""
+    calibrate: float = 1.0
     """Seconds at the start of each reply used to learn the coupling."""
+    min_level_dbfs: float = -60.0
+    """Quieter microphone frames teach nothing about the echo (it has not arrived yet)."""
     default_coupling_db: float = 0.0
     """Coupling assumed before any was measured: the echo as loud as what was played."""
 
@@ -70,13 +74,14 @@ class EchoGate:
     def reference_db(self, t: float) -> float:
         """Loudest reference frame that can still be echoing at time ``t``."""
         lo = t - self.settings.max_delay - _FRAME_S
+        hi = t + self.settings.lead
         best = -96.0
         for start, levels in self._refs:
             end = start + len(levels) * _FRAME_S
-            if end < lo or start > t:
+            if end < lo or start > hi:
                 continue
             i0 = max(0, int((lo - start) / _FRAME_S))
-            i1 = min(len(levels), int((t - start) / _FRAME_S) + 1)
+            i1 = min(len(levels), int((hi - start) / _FRAME_S) + 1)
             if i1 > i0:
                 best = max(best, float(levels[i0:i1].max()))
         return best
@@ -90,8 +95,9 @@ class EchoGate:
         cfg = self.settings
         if t - self._reply_start < cfg.calibrate:
             # The user is listening to the start of the reply: what comes in is echo.
-            self._measured.append(level - ref)
-            self.coupling_db = max(self._measured)
+            if level > cfg.min_level_dbfs:
+                self._measured.append(level - ref)
+                self.coupling_db = max(self._measured)
             return False
         coupling = cfg.default_coupling_db if self.coupling_db is None else self.coupling_db
         return level >= ref + coupling + cfg.margin_db

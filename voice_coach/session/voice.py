@@ -458,8 +458,10 @@ class VoiceSession:
             vad.reset()
             recognizer.start()
             t0 = self._listen_t0 = rec.now()
-        _LOGGER.info("listening for an answer (stage %s%s)", self.controller.stage,
-                     ", continued" if resume else "")
+        if resume:
+            _LOGGER.info("the answer goes on (stage %s): listening again", self.controller.stage)
+        else:
+            _LOGGER.info("listening for an answer (stage %s)", self.controller.stage)
         speaking = resume
         next_partial = 0.0
         endpoint_mono: float | None = None

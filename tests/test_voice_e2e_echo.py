@@ -1,0 +1,92 @@
+"""End to end with loudspeakers: the speaker leaks back into the microphone (echo), the
+candidate pauses, the interviewer starts replying, and the candidate talks over it.
+
+The continuation must join the same answer (one answer event, one WAV), the interviewer must
+stop, and none of the interviewer's words may ever turn up in a stored answer.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.virtual_audio import MIC_FEED, SPEAKER, VirtualAudio
+from tests.test_voice_e2e import SCRIPT, Session, _events, voice_env  # noqa: F401
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+FIRST = "Hi Alex, nice to meet you too. I'm Jane, and I recently moved to Berlin."
+SECOND = "Before that I lived in Lisbon for five years, working for a small bank."
+_WORD = re.compile(r"[a-z']+")
+
+
+def loud_speech(path: Path, text: str) -> Path:
+    """The candidate close to the microphone: louder than the interviewer's echo."""
+    subprocess.run(["espeak-ng", "-w", str(path), "-v", "en-us+m3", "-s", "165", "-a", "180",
+                    text], check=True, timeout=30)
+    return path
+
+
+def echo_into_mic(va: VirtualAudio, latency_ms: int = 120, volume: str = "55%") -> str:
+    """Route the virtual speaker back into the microphone, delayed and quieter (a room)."""
+    module = va._pactl("load-module", "module-loopback", f"source={SPEAKER}.monitor",
+                       f"sink={MIC_FEED}", f"latency_msec={latency_ms}",
+                       "source_dont_move=true", "sink_dont_move=true").strip()
+    micfeed = va._index("sinks", MIC_FEED)
+    time.sleep(0.5)
+    for line in va._pactl("list", "short", "sink-inputs").splitlines():
+        cols = line.split("\t")
+        if len(cols) > 1 and cols[1] == micfeed:
+            va._pactl("set-sink-input-volume", cols[0], volume)
+    return module
+
+
+def test_echo_never_answers_and_a_continuation_joins_the_answer(
+    virtual_audio: VirtualAudio, voice_env: dict[str, str], coach_home: Path, tmp_path: Path
+) -> None:
+    answers_said = [text for text, is_answer in SCRIPT[2:] if is_answer]
+    first = loud_speech(tmp_path / "first.wav", FIRST)
+    second = loud_speech(tmp_path / "second.wav", SECOND)
+    rest = [loud_speech(tmp_path / f"a{i}.wav", t) for i, t in enumerate(answers_said)]
+    module = echo_into_mic(virtual_audio)
+    session = Session(voice_env, "--save-interviewer-audio")
+    try:
+        session.wait_listening()
+        virtual_audio.play_into_mic(first)
+        time.sleep(2.8)  # the endpoint, then the reply begins: the candidate goes on over it
+        virtual_audio.play_into_mic(second)
+        for wav in rest:
+            session.wait_listening()
+            virtual_audio.play_into_mic(wav)
+        try:
+            out, _ = session.proc.communicate(timeout=240)
+        except subprocess.TimeoutExpired as exc:
+            session.proc.kill()
+            out = (exc.output or b"").decode() if isinstance(exc.output, bytes) else ""
+            pytest.fail(f"the session did not end:\n{out}\n{''.join(session.stderr)[-3000:]}")
+    finally:
+        if session.proc.poll() is None:
+            session.proc.kill()
+        virtual_audio._pactl("unload-module", module)
+    log = "".join(session.stderr)
+    assert session.proc.returncode == 0, log
+    assert "barge-in" in log, log
+
+    events = _events(coach_home)
+    answers = [e for e in events if e["type"] == "answer"]
+    prompts = [e for e in events if e["type"] == "prompt"]
+    # The first answer holds both parts; no echo became an answer of its own.
+    first_words = set(_WORD.findall(str(answers[0]["text"]).lower()))
+    assert {"berlin", "lisbon"} <= first_words, answers[0]["text"]
+    assert len(answers) == 1 + len(answers_said), [a["text"] for a in answers]
+    # No interviewer word (one the candidate never says) in any stored answer.
+    candidate = set(_WORD.findall(" ".join([FIRST, SECOND, *answers_said]).lower()))
+    interviewer = {w for p in prompts for w in _WORD.findall(str(p["text"]).lower())
+                   if len(w) >= 5} - candidate
+    for a in answers:
+        leaked = interviewer & set(_WORD.findall(str(a["text"]).lower()))
+        assert not leaked, (a["text"], leaked)
