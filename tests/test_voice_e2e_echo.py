@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.virtual_audio import MIC_FEED, SPEAKER, VirtualAudio
-from tests.test_voice_e2e import SCRIPT, Session, _events, voice_env  # noqa: F401
+from tests.test_voice_e2e import SCRIPT, Session, _events
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -45,15 +45,22 @@ def echo_into_mic(va: VirtualAudio, latency_ms: int = 120, volume: str = "55%") 
     return module
 
 
+@pytest.fixture
+def echo_env(audio_env: dict[str, str], coach_home: Path) -> dict[str, str]:
+    env = dict(audio_env)
+    env["VOICE_COACH_HOME"] = str(coach_home)
+    return env
+
+
 def test_echo_never_answers_and_a_continuation_joins_the_answer(
-    virtual_audio: VirtualAudio, voice_env: dict[str, str], coach_home: Path, tmp_path: Path
+    virtual_audio: VirtualAudio, echo_env: dict[str, str], coach_home: Path, tmp_path: Path
 ) -> None:
     answers_said = [text for text, is_answer in SCRIPT[2:] if is_answer]
     first = loud_speech(tmp_path / "first.wav", FIRST)
     second = loud_speech(tmp_path / "second.wav", SECOND)
     rest = [loud_speech(tmp_path / f"a{i}.wav", t) for i, t in enumerate(answers_said)]
     module = echo_into_mic(virtual_audio)
-    session = Session(voice_env, "--save-interviewer-audio")
+    session = Session(echo_env, "--save-interviewer-audio")
     try:
         session.wait_listening()
         virtual_audio.play_into_mic(first)

@@ -5,7 +5,7 @@ but it also hears the reply. This residual-energy gate compares each microphone 
 what was played in the last ``max_delay`` seconds (the reference): a frame counts as the user
 only when it is ``margin_db`` louder than the echo the reference can explain. How loud the echo
 is (the coupling from speaker to microphone) is learnt in the first ``calibrate`` seconds of
-each reply, when the user is listening. Pure: times are plain numbers given by the caller.
+the first reply, when the user is listening. Pure: times are plain numbers given by the caller.
 With headphones there is no echo: the session does not use the gate at all.
 """
 
@@ -32,12 +32,13 @@ class EchoSettings:
 
     margin_db: float = 8.0
     """How much louder than the explained echo the user must be."""
-    max_delay: float = 0.8
-    """Longest speaker-to-microphone delay (device buffers, sound servers, the room)."""
+    max_delay: float = 2.0
+    """Longest speaker-to-microphone delay: device buffers and sound servers add far more
+    than the room (measured ~1 s through PulseAudio's virtual devices)."""
     lead: float = 0.25
     """How far the two clocks (microphone, speaker) may disagree the other way."""
-    calibrate: float = 1.0
-    """Seconds at the start of each reply used to learn the coupling."""
+    calibrate: float = 2.0
+    """Seconds at the start of the first reply used to learn the coupling (it is kept)."""
     min_level_dbfs: float = -60.0
     """Quieter microphone frames teach nothing about the echo (it has not arrived yet)."""
     default_coupling_db: float = 0.0
@@ -54,11 +55,16 @@ class EchoGate:
         self._refs: list[tuple[float, np.ndarray]] = []
         self._reply_start = 0.0
         self._measured: list[float] = []
+        self._calibrating = True
+        self.last = (-96.0, -96.0, 0.0)
+        """(microphone dBFS, reference dBFS, seconds into the reply) of the last frame judged."""
 
     def start_reply(self, now: float) -> None:
         """A reply starts playing at monotonic time ``now``: calibrate again, drop old audio."""
         self._reply_start = now
         self._measured = []
+        # Learn the coupling once: later replies are judged from their first frame.
+        self._calibrating = self.coupling_db is None
         self._refs = [(t, lv) for t, lv in self._refs
                       if t + len(lv) * _FRAME_S > now - self.settings.max_delay]
 
@@ -89,11 +95,12 @@ class EchoGate:
     def is_user(self, frame: Pcm, t: float) -> bool:
         """True when the frame captured at monotonic time ``t`` is louder than any echo."""
         ref = self.reference_db(t)
+        level = dbfs(frame)
+        self.last = (level, ref, t - self._reply_start)
         if ref < _QUIET_DBFS:
             return True
-        level = dbfs(frame)
         cfg = self.settings
-        if t - self._reply_start < cfg.calibrate:
+        if self._calibrating and t - self._reply_start < cfg.calibrate:
             # The user is listening to the start of the reply: what comes in is echo.
             if level > cfg.min_level_dbfs:
                 self._measured.append(level - ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import copy
 import logging
@@ -171,6 +172,7 @@ class VoiceSession:
         self.endpointer = Endpointer(self.options.endpoint)
         self.echo: EchoGate | None = None if self.options.headphones else EchoGate()
         self._listen_t0 = 0.0
+        self._clock_fix: collections.deque[float] = collections.deque(maxlen=300)
         self._pending: tuple[Heard, Stage | None, Command | None] | None = None
         self.turns = TurnChecker(load_turn_model() if self.options.turn_model else None)
         self.endpointer.use_turn_model(self.turns.enabled)
@@ -339,11 +341,19 @@ class VoiceSession:
                 _LOGGER.debug("storing the pending answer: %s", exc)
 
     def _frame_time(self, chunk: AudioChunk) -> float:
-        """Monotonic time a captured frame was spoken (for the echo gate)."""
+        """Monotonic time a captured frame was spoken (for the echo gate).
+
+        The stream clock (samples counted since the device started) and the monotonic clock
+        drift apart (sound servers render ahead, devices run fast or slow); a frame is never
+        read before it was captured, so the smallest recent read-minus-stamp corrects it.
+        """
+        now = time.monotonic()
         started = getattr(self.source, "started_at", None)
-        if started:
-            return float(started) + chunk.start
-        return time.monotonic()
+        if not started:
+            return now
+        stamped = float(started) + chunk.end
+        self._clock_fix.append(now - stamped)
+        return stamped + min(self._clock_fix) - chunk.seconds
 
     def _watch_reply(self, clips: list[Speech], playbacks: list[Playback]) -> bool:
         """Listen while a line plays; True (and the line stopped) when the user goes on."""
@@ -370,6 +380,11 @@ class VoiceSession:
                     self.player.stop()
                     _LOGGER.info("barge-in: the reply stopped after %.0f ms",
                                  (time.monotonic() - stopped_at) * 1000)
+                    if echo is not None:
+                        level, ref, into = echo.last
+                        _LOGGER.info("echo gate: mic %.1f dBFS, reference %.1f dBFS, coupling "
+                                     "%s dB, %.2f s into the line", level, ref,
+                                     echo.coupling_db, into)
                     return True
             elif getattr(self.source, "finished", False):
                 self.player.wait()
@@ -475,6 +490,8 @@ class VoiceSession:
                     break
                 continue
             frame = chunk.samples
+            if self.echo is not None:
+                self._frame_time(chunk)  # keeps the clock correction current
             events = ep.process(frame, vad.is_speech(frame))
             self.turns.handle(ep, events)
             kinds = {e.kind for e in events}
