@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -165,3 +167,23 @@ def test_stage_thinking_pause_from_expect() -> None:
     assert ep.verdict() is Verdict.THINKING
     assert kinds(feed(ep, [False] * frames_for(3.4))) == [EventKind.SILENCE_START]
     assert kinds(feed(ep, ".....")) == [EventKind.ENDPOINT]
+
+
+def test_patience_is_stored_privately_for_the_next_session(tmp_path: Path) -> None:
+    import os
+
+    from voice_coach.session.patience import load_patience, save_patience
+
+    path = tmp_path / "home" / "turn-taking.json"
+    ep = Endpointer()
+    ep.set_patience(2.1, min_words=18)
+    save_patience(ep, path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert os.stat(path.parent).st_mode & 0o777 == 0o700
+    fresh = Endpointer()
+    load_patience(fresh, path)
+    assert fresh.patience == pytest.approx(2.1) and fresh.min_words == 18
+    path.write_text("not json")
+    other = Endpointer()
+    load_patience(other, path)  # a damaged file is ignored, not fatal
+    assert other.patience == 0.0

@@ -38,6 +38,7 @@ from voice_coach.listening.endpointer import (
 from voice_coach.listening.turn_model import TurnChecker, load_turn_model
 from voice_coach.listening.vad import Vad, create_vad, level_meter
 from voice_coach.session.clock import AudioClock, source_speed, wait_first_sample
+from voice_coach.session.patience import load_patience, save_patience
 from voice_coach.session.recorder import Recorder
 from voice_coach.session.text import SessionResult
 from voice_coach.session.turns import Heard, record_heard, record_prompt
@@ -130,6 +131,8 @@ class VoiceOptions:
     """Keep listening while a reply plays: if the user goes on, stop and join the answer."""
     headphones: bool = False
     """No echo from the speaker into the microphone: no echo gate during replies."""
+    remember_patience: bool = False
+    """Start from, and store, this user's learnt patience (``turn-taking.json`` in the home)."""
     vad: str = "auto"
     mode: str = "voice"
     partial_interval: float = 0.3
@@ -170,6 +173,8 @@ class VoiceSession:
         self.controller = Controller(scenario, name=self.options.name, seed=self.options.seed,
                                      briefing=self.options.briefing)
         self.endpointer = Endpointer(self.options.endpoint)
+        if self.options.remember_patience:
+            load_patience(self.endpointer)
         self.echo: EchoGate | None = None if self.options.headphones else EchoGate()
         self._listen_t0 = 0.0
         self._clock_fix: collections.deque[float] = collections.deque(maxlen=300)
@@ -214,6 +219,8 @@ class VoiceSession:
             raise
         finally:
             self.turns.close()
+            if self.options.remember_patience:
+                save_patience(self.endpointer)
         if opts.spoken_feedback and self.recorder.answers:
             self._say_feedback()
         self.recorder.end(reason.value)
