@@ -194,7 +194,8 @@ def run_answer(answer: Answer, ep: Endpointer, vad: Any, model: ModelCache,
     out.finished_end = bool(re.search(r"[.!?]$", answer.sentences[-1].text.strip()))
     pending: list[tuple[float, float | None]] = []
     end_at: float | None = None
-    last_end_t = answer.spans[-1][1]
+    last_start_t, last_end_t = answer.spans[-1]
+    counted = False
     for frame in frames(answer.audio, FRAME_SAMPLES):
         t = ep.now
         ep.set_hint(oracle_hint(answer, t, args.hint_latency))
@@ -209,10 +210,17 @@ def run_answer(answer: Answer, ep: Endpointer, vad: Any, model: ModelCache,
             elif e.kind is EventKind.ENDPOINT:
                 end_at = e.time
                 out.verdict = ep.verdict().value
-                if e.time < last_end_t - 0.05:
+                # Ended before the last part began: cut at a thinking pause. (An end inside
+                # the last part counts when the user is heard again: see BARGE_IN.)
+                if e.time < last_start_t - 0.05:
                     out.cuts += 1
+                    counted = True
+                else:
+                    counted = False
             elif e.kind is EventKind.BARGE_IN:
                 out.recovered += 1
+                if not counted:
+                    out.cuts += 1
                 end_at = None
         if end_at is not None and ep.now - end_at >= REPLY_S:
             break  # the reply is over: what comes later belongs to the next question
@@ -224,7 +232,10 @@ def run_answer(answer: Answer, ep: Endpointer, vad: Any, model: ModelCache,
         outside = max(0.0, min(b, stored_from) - a) + max(0.0, b - max(a, stored_to))
         out.words_lost += n * min(1.0, outside / (b - a))
     if end_at is not None:
-        out.reply_delay = end_at - last_end_t + args.pipeline
+        # From the last word: the end of the last part, or the last voiced frame when the
+        # recording ends in a quiet tail (a breath) that is no word.
+        last_word = min(last_end_t, ep.last_voice_time or last_end_t)
+        out.reply_delay = end_at - last_word + args.pipeline
     out.patience = ep.patience
     if out.cuts:
         out.stored = ep.utterance()
