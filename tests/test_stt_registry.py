@@ -27,6 +27,11 @@ def test_auto_preference(vosk: bool, whisper: bool, sphinx: bool, expected: str)
     assert reason
 
 
+def test_auto_prefers_moonshine() -> None:
+    assert registry.choose_engine("auto", True, True, True, have_moonshine=True)[0] == "moonshine"
+    assert registry.choose_engine("auto", True, True, True, have_moonshine=False)[0] == "vosk"
+
+
 def test_auto_with_nothing_installed() -> None:
     with pytest.raises(EngineUnavailable, match="pip install"):
         registry.choose_engine("auto", False, False, False)

@@ -138,10 +138,12 @@ class Probes:
     has_module: Callable[[str], bool] = _has_module
     vosk_models: Callable[[], list[Path]] = field(default=lambda: find_vosk_models(model_dirs()))
     home: Callable[[], Path] = config.home
+    moonshine_model: Callable[[], CheckResult] = field(default=lambda: check_moonshine_model())
     home_error: Callable[[Path], str | None] = _home_writable
 
 
 ENGINES = (
+    ("moonshine", "moonshine_cpp", "pip install moonshine-cpp==0.1.4 onnx"),
     ("vosk", "vosk", "pip install vosk"),
     ("faster-whisper", "faster_whisper", "pip install 'voice-coach[whisper]'"),
     ("pocketsphinx", "pocketsphinx", "pip install pocketsphinx"),
@@ -262,6 +264,34 @@ def check_vosk_model(
     )
 
 
+def check_moonshine_model() -> CheckResult:
+    """Moonshine's converted model: where it is, and whether its checksums hold."""
+    from voice_coach.stt import moonshine_convert
+
+    try:
+        found = moonshine_convert.locate()
+    except CoachError as exc:
+        return CheckResult("moonshine model", Status.WARN, str(exc), essential=False)
+    if not found.ready:
+        return CheckResult(
+            "moonshine model",
+            Status.OK,
+            f"not converted yet: converts on first use into {found.folder}",
+            essential=False,
+        )
+    if not moonshine_convert.verify(found.folder, full=True):
+        return CheckResult(
+            "moonshine model",
+            Status.WARN,
+            f"{found.folder} fails its checksum",
+            "remove that folder: it is converted again on next use",
+            essential=False,
+        )
+    return CheckResult(
+        "moonshine model", Status.OK, f"converted in {found.folder}", essential=False
+    )
+
+
 def check_home(path: Path, error: str | None) -> CheckResult:
     """The data folder must be writable: sessions are saved there."""
     if error is None:
@@ -290,6 +320,8 @@ def run_checks(probes: Probes | None = None) -> list[CheckResult]:
     results.extend(check_devices(counts, pa_error is None))
     present = {module: p.has_module(module) for _, module, _ in ENGINES}
     results.extend(check_engines(present))
+    if present["moonshine_cpp"]:
+        results.append(p.moonshine_model())
     results.append(check_vosk_model(p.vosk_models(), present["vosk"], model_dirs()))
     home = p.home()
     results.append(check_home(home, p.home_error(home)))

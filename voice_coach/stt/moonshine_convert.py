@@ -178,7 +178,7 @@ def ensure_converted(cache: Path | None = None, in_process: bool = False) -> Con
     if found.ready:
         return found
     if found.folder.exists():
-        _LOGGER.warning("converted Moonshine model in %s is incomplete: converting again", found.folder)
+        _LOGGER.warning("Moonshine model in %s is incomplete: converting again", found.folder)
         shutil.rmtree(found.folder, ignore_errors=True)
     if importlib.util.find_spec("onnx") is None:
         raise EngineUnavailable(f"converting Moonshine needs the onnx package: {INSTALL_HINT}")

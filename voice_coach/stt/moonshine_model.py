@@ -30,6 +30,7 @@ MIN_SECONDS = 0.1
 MAX_SECONDS = 64.0
 """Moonshine was trained on clips up to 64 s; longer audio must be cut."""
 _SPACE = "\u2581"  # sentencepiece's word boundary mark
+_QUOTES = "\"'\u201c\u201d\u2018\u2019"
 
 
 class Tokenizer:
@@ -61,7 +62,11 @@ class Tokenizer:
         raw = b"".join(
             self.pieces[i] for i in ids if 2 < i < len(self.pieces)
         )  # 0..2 are <unk>, <s>, </s>
-        return raw.decode("utf-8", errors="replace").replace(_SPACE, " ").strip()
+        text = raw.decode("utf-8", errors="replace").replace(_SPACE, " ")
+        # Moonshine sometimes wraps speech in quote marks nobody said; apostrophes inside
+        # words ("don't") stay.
+        words = (w.strip(_QUOTES) for w in text.split())
+        return " ".join(w for w in words if w)
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ def spread_words(
     # A word's share of voiced time: its letters plus one for the gap after it.
     weights = [len(re.sub(r"\W", "", w)) + 1 for w in words]
     scale = total_voiced / sum(weights)
+
     # Map "voiced seconds so far" to real time across the spans.
     def at(voiced_t: float) -> float:
         for s, e in spans:
@@ -141,7 +147,12 @@ class MoonshineModel:
     """Encoder and merged decoder sessions; ``decode`` turns audio into token ids."""
 
     def __init__(
-        self, encoder: Path, decoder: Path, tokenizer: Path, threads: int = 2, optimised: bool = True
+        self,
+        encoder: Path,
+        decoder: Path,
+        tokenizer: Path,
+        threads: int = 2,
+        optimised: bool = True,
     ) -> None:
         self.encoder = _session(encoder, threads, optimised)
         self.decoder = _session(decoder, threads, optimised)

@@ -125,7 +125,9 @@ def _graph(g: Any, name: str) -> Any:
     proto.input.extend(args.get(n) or onnx.ValueInfoProto(name=n) for n in inputs)
     proto.output.extend(args.get(n) or onnx.ValueInfoProto(name=n) for n in outputs)
     boundary = set(inputs) | set(outputs) | initialized
-    proto.value_info.extend(v for n, v in args.items() if n not in boundary and v.type.tensor_type.elem_type)
+    proto.value_info.extend(
+        v for n, v in args.items() if n not in boundary and v.type.tensor_type.elem_type
+    )
     nodes = [g.Nodes(i) for i in range(g.NodesLength())]
     for node in sorted(nodes, key=lambda n: n.Index()):  # ORT keeps them in topological order
         out = proto.node.add()
@@ -202,14 +204,16 @@ def int8_matmuls(model: Any) -> int:
 
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
-    produced = {out: node for node in graph.node for out in node.output}
+    produced: dict[str, Any] = {out: node for node in graph.node for out in node.output}
     users = _consumers(graph)
     added: list[Any] = []
     done: set[int] = set()
     rewritten = 0
     for add in [n for n in graph.node if n.op_type == "Add"]:
         mul = produced.get(add.input[0])
-        cast = produced.get(mul.input[0]) if mul is not None and mul.op_type == "Mul" else None
+        if mul is None or mul.op_type != "Mul":
+            continue
+        cast = produced.get(mul.input[0])
         if cast is None or cast.op_type != "Cast" or cast.input[0] not in inits:
             continue
         q = inits[cast.input[0]]
