@@ -203,10 +203,18 @@ def ensure_converted(cache: Path | None = None, in_process: bool = False) -> Con
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Child-process entry point: convert SRC into DEST."""
+    """Convert SRC into DEST (the child process), or with no arguments prepare the cache."""
     args = sys.argv[1:] if argv is None else argv
+    if not args:
+        try:
+            found = ensure_converted(in_process=True)
+        except CoachError as exc:
+            print(f"voice-coach: {exc}", file=sys.stderr)
+            return exc.exit_code
+        print(f"Moonshine {MODEL} ready in {found.folder}")
+        return 0
     if len(args) != 2:
-        print("usage: python -m voice_coach.stt.moonshine_convert SRC DEST", file=sys.stderr)
+        print("usage: python -m voice_coach.stt.moonshine_convert [SRC DEST]", file=sys.stderr)
         return 2
     convert(Path(args[0]), Path(args[1]))
     return 0

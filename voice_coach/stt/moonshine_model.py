@@ -107,22 +107,25 @@ def spread_words(
     # A word's share of voiced time: its letters plus one for the gap after it.
     weights = [len(re.sub(r"\W", "", w)) + 1 for w in words]
     scale = total_voiced / sum(weights)
-
-    # Map "voiced seconds so far" to real time across the spans.
-    def at(voiced_t: float) -> float:
-        for s, e in spans:
-            if voiced_t <= e - s + 1e-9:
-                return s + voiced_t
-            voiced_t -= e - s
-        return spans[-1][1]
-
-    out: list[TimedWord] = []
+    # Each word goes wholly to the span holding its middle, so none straddles a pause.
+    bounds = np.cumsum([0.0] + [e - s for s, e in spans])
+    groups: list[list[int]] = [[] for _ in spans]
     pos = 0.0
-    for word, weight in zip(words, weights, strict=True):
-        begin = at(pos + 1e-6)  # a word that starts at a span's end starts at the next span
+    for i, weight in enumerate(weights):
+        middle = pos + weight * scale / 2
         pos += weight * scale
-        end = at(pos - scale * 0.5)  # the gap share is silence after the word
-        out.append(TimedWord(word, round(begin, 3), round(max(end, begin + 0.01), 3)))
+        index = int(np.searchsorted(bounds, middle, side="right")) - 1
+        groups[min(max(index, 0), len(spans) - 1)].append(i)
+    out: list[TimedWord] = []
+    for (s, e), members in zip(spans, groups, strict=True):
+        if not members:
+            continue
+        step = (e - s) / sum(weights[i] for i in members)
+        t = s
+        for i in members:
+            begin, t = t, t + weights[i] * step
+            end = t - step * 0.5 if i != members[-1] else t  # the gap share is silence
+            out.append(TimedWord(words[i], round(begin, 3), round(max(end, begin + 0.01), 3)))
     return out
 
 
