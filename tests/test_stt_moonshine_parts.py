@@ -169,3 +169,61 @@ def test_int8_matmuls_keep_weights_int8(tmp_path: Path) -> None:
     expected = x @ weight
     # activations are quantised to 8 bits on the fly: close, not equal
     np.testing.assert_allclose(_run(model, x), expected, atol=0.05 * np.abs(expected).max())
+
+
+# -- the recognizer's streaming logic with a scripted model ----------------------------------
+
+
+class _ScriptedModel:
+    """Stands in for MoonshineModel: says how many seconds of audio it was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def transcribe(self, samples: np.ndarray) -> str:
+        self.calls.append(len(samples) / 16000)
+        return f"segment {len(self.calls)}"
+
+
+def _loud(seconds: float) -> np.ndarray:
+    return np.full(int(seconds * 16000), 8000, np.int16)
+
+
+def test_recognizer_segments_speculates_and_finishes_async() -> None:
+    from voice_coach.audio.format import FRAME_SAMPLES
+    from voice_coach.stt.moonshine_engine import MoonshineRecognizer
+
+    model = _ScriptedModel()
+    rec = MoonshineRecognizer(model=model, is_speech=lambda f: bool(np.abs(f).max() > 1000))  # type: ignore[arg-type]
+    changes: list[bool] = []
+    rec.on_busy = changes.append
+    audio = np.concatenate([_loud(2.0), np.zeros(8000, np.int16), _loud(1.0)])
+    rec.start()
+    for i in range(0, len(audio), FRAME_SAMPLES):
+        rec.accept(audio[i : i + FRAME_SAMPLES])
+    assert rec.prepare_tail()  # silence began after the second piece
+    future = rec.finish_async()
+    rec.start()  # a new utterance does not cancel the finished one
+    result = future.result(timeout=10)
+    assert result.text == "segment 1 segment 2"
+    assert len(model.calls) == 2  # the speculation was reused, not decoded again
+    first, second = result.words[:2], result.words[2:]
+    assert first[-1].end <= 2.1 and second[0].start >= 2.4  # times follow the pause
+    assert changes[0] is True and changes[-1] is False and not rec.busy
+    rec.close()
+
+
+def test_recognizer_cuts_long_speech_without_pauses() -> None:
+    from voice_coach.audio.format import FRAME_SAMPLES
+    from voice_coach.stt.moonshine_engine import MoonshineRecognizer, MoonshineSettings
+
+    model = _ScriptedModel()
+    settings = MoonshineSettings(max_segment_s=3.0)
+    rec = MoonshineRecognizer(settings=settings, model=model, is_speech=lambda f: True)  # type: ignore[arg-type]
+    audio = _loud(7.5)
+    rec.start()
+    for i in range(0, len(audio), FRAME_SAMPLES):
+        rec.accept(audio[i : i + FRAME_SAMPLES])
+    rec.finish()
+    assert len(model.calls) == 3 and max(model.calls) <= 3.0 + 0.2
+    rec.close()
