@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -113,7 +112,10 @@ def child(variant: str, items_file: Path, noise_db: float | None = None) -> None
         seconds += len(samples) / SAMPLE_RATE
         pairs.append((text, hyp))
     rec.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: the child's ru_maxrss starts at the parent's (piper loaded there).
+    from _common import proc_status_mb
+
+    peak_mb = proc_status_mb("VmHWM")
     print(json.dumps({
         "engine": variant,
         "model": rec.model_name,
