@@ -48,6 +48,11 @@ class MoonshineSettings:
     """A pause this long after speech ends a segment, which is decoded in the background."""
     min_segment_ms: int = 1500
     """Shorter segments are not cut: short audio has little context."""
+    soft_segment_s: float = 4.0
+    """A segment this long is cut at a short pause too (``short_pause_ms``), so while the user
+    speaks on, most of the answer is decoded and the tail left at the end stays short."""
+    short_pause_ms: int = 120
+    """A gap between words long enough to cut a long segment at."""
     max_segment_s: float = 30.0
     """A segment this long is cut even without a pause (Moonshine takes at most 64 s, and
     its cost per second grows with the length)."""
@@ -178,7 +183,15 @@ class MoonshineRecognizer(WhisperRecognizer):
     def _on_frame(self, voiced: bool) -> None:
         """Cut at pauses as whisper does, and also when a segment reaches its length cap."""
         super()._on_frame(voiced)
-        if (self._samples - self._seg_start) >= self.moonshine.max_segment_s * SAMPLE_RATE:
+        length = self._samples - self._seg_start
+        if (
+            not voiced
+            and self._seg_voiced
+            and length >= self.moonshine.soft_segment_s * SAMPLE_RATE
+            and self._silent_frames * FRAME_MS >= self.moonshine.short_pause_ms
+        ):
+            self._cut(self._samples)
+        elif length >= self.moonshine.max_segment_s * SAMPLE_RATE:
             if self._seg_voiced:
                 self._cut(self._samples)
             else:  # a long stretch of noise: start the next segment here
