@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voice_coach import config
@@ -143,6 +143,7 @@ class Probes:
     has_module: Callable[[str], bool] = _has_module
     vosk_models: Callable[[], list[Path]] = vosk_engine.find_vosk_models
     home: Callable[[], Path] = config.home
+    moonshine_model: Callable[[], CheckResult] = field(default=lambda: check_moonshine_model())
     home_error: Callable[[Path], str | None] = _home_writable
     shipped_data: Callable[[], ShippedData] = _probe_shipped_data
 
@@ -281,6 +282,34 @@ def check_scenarios(data: ShippedData) -> list[CheckResult]:
     return results
 
 
+def check_moonshine_model() -> CheckResult:
+    """Moonshine's converted model: where it is, and whether its checksums hold."""
+    from voice_coach.stt import moonshine_convert
+
+    try:
+        found = moonshine_convert.locate()
+    except CoachError as exc:
+        return CheckResult("moonshine model", Status.WARN, str(exc), essential=False)
+    if not found.ready:
+        return CheckResult(
+            "moonshine model",
+            Status.OK,
+            f"not converted yet: converts on first use into {found.folder}",
+            essential=False,
+        )
+    if not moonshine_convert.verify(found.folder, full=True):
+        return CheckResult(
+            "moonshine model",
+            Status.WARN,
+            f"{found.folder} fails its checksum",
+            "remove that folder: it is converted again on next use",
+            essential=False,
+        )
+    return CheckResult(
+        "moonshine model", Status.OK, f"converted in {found.folder}", essential=False
+    )
+
+
 def check_home(path: Path, error: str | None) -> CheckResult:
     """The data folder must be writable: sessions are saved there."""
     if error is None:
@@ -311,6 +340,8 @@ def run_checks(probes: Probes | None = None) -> list[CheckResult]:
     present = {name: all(p.has_module(m) for m in modules)
                for name, (modules, _) in registry.REQUIRES.items()}
     results.extend(check_engines(present))
+    if present.get("moonshine", False):
+        results.append(p.moonshine_model())
     results.append(check_vosk_model(p.vosk_models(), present.get("vosk", False),
                                     vosk_engine.model_dirs()))
     results.extend(check_scenarios(p.shipped_data()))
