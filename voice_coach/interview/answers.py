@@ -168,8 +168,11 @@ class Answerer:
 
 
 def first_sentence(text: str) -> str:
-    """The first sentence of an answer (a question outside stage 4 gets a short reply)."""
-    parts = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)
+    """The first sentence of an answer (a question outside stage 4 gets a short reply);
+    two when the first is only a few words ("Protected, honestly.")."""
+    parts = re.split(r"(?<=[.!?])\s+", text.strip())
+    if len(parts) > 1 and len(parts[0].split()) < 6:
+        return f"{parts[0]} {parts[1]}"
     return parts[0]
 
 
@@ -182,8 +185,17 @@ _LEADS = re.compile(
 )
 
 
+_ECHO = re.compile(r"^(?:you mentioned|oh,?|tell me more about) (.+?) - (.+)$", re.IGNORECASE)
+
+
 def simplify(question: str) -> str:
     """A shorter, plainer form of an interviewer question, for "what do you mean?"."""
+    m = _ECHO.match(question.strip())
+    if m:
+        # "You mentioned X - what was your part in it?" -> "What was your part in X?"
+        thing, rest = m.group(1), m.group(2)
+        rest = re.sub(r"\b(it|that|them)\b", thing, rest, count=1)
+        return rest[:1].upper() + rest[1:]
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", question) if s.strip()]
     asks = [s for s in sentences if s.endswith("?")] or sentences[-1:]
     core = asks[-1] if asks else question

@@ -296,6 +296,10 @@ class Controller:
 
     def _after_disclosure(self, a: Analysis) -> list[Event]:
         ack = self._acks.pick(a.tone if a.tone is not Tone.NEUTRAL else Tone.NEGATIVE)
+        if a.name and self.stage is Stage.GREETING:
+            ack = f"Nice to meet you, {a.name}. {ack}"
+            if self._asks_name():
+                return self._advance(ack)
         if a.tone is Tone.NERVOUS and not a.phrases and not self._state.rephrased and (
             self._question
         ):
@@ -303,6 +307,10 @@ class Controller:
             line = f"{ack} {simplify(self._question)}"
             return [self._say(PromptKind.FOLLOW_UP, line, remember=False)]
         return self._advance(ack)
+
+    def _asks_name(self) -> bool:
+        q = self._question.lower()
+        return "name" in q or "and you are" in q
 
     def _rephrase_or_advance(self) -> list[Event]:
         if not self._state.rephrased and self._question:
@@ -319,7 +327,7 @@ class Controller:
             return None
         n_words = len(lang.words(a.text))
         if stage is Stage.GREETING and a.name and not [p for p in a.phrases if p.weight > 1.5]:
-            if "name" in self._question.lower() or "and you are" in self._question.lower():
+            if self._asks_name():
                 return None  # they answered with their name: greet and move on
             line = self._fill(f"Nice to meet you, {a.name}! What do you do at the moment?")
             return fu.FollowUp(line, "") if line not in self._said else None

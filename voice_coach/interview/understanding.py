@@ -309,7 +309,7 @@ _PEOPLE_HEADS = frozenset(
     """friend friends colleague colleagues manager managers sister brother mother mum mom dad
     father daughter son kids kid children child wife husband partner teammate teammates
     speaker organiser organizer mentor boss uncle aunt grandfather grandmother niece nephew
-    flatmates flatmate family parents toddler baby cat dog""".split()
+    flatmates flatmate family parents toddler baby cat dog juniors seniors interns""".split()
 )
 _EVENT_HEADS = frozenset(
     """talk talks conference meetup festival event events exam exams incident incidents outage
@@ -330,6 +330,10 @@ _TECH = frozenset(
     mysql kubernetes docker figma react flink excel snowflake ros gazebo c++ c# aws gcp azure
     terraform airflow dbt pandas linux scala kotlin swift html css node django flask redis
     elasticsearch mongodb bigquery tableau looker sketch powerbi git etl""".split()
+)
+_CONTENT_HEADS = frozenset(
+    """book books article articles talk talks course courses podcast podcasts documentary
+    series paper papers post posts workshop class classes video videos film films""".split()
 )
 _LEISURE_VERBS = frozenset(
     """love like enjoy play do go keep make knit collect restore read watch brew bake cook
@@ -642,12 +646,23 @@ def _phrases(doc: Any, excluded: set[int], name: str) -> tuple[Phrase, ...]:
     spans: list[tuple[int, int, Any]] = []  # (start, end, head token)
     for chunk in doc.noun_chunks:
         spans.append((chunk.start, chunk.end, chunk.root))
+    verb_hobbies: list[tuple[Any, str]] = []
     for tok in doc:
-        # Gerunds and activity nouns that chunking misses: "I love hiking", "I go fencing".
-        if tok.tag_ == "VBG" and tok.dep_ in ("xcomp", "dobj", "pcomp", "nsubj", "ROOT") and (
+        # Gerunds and activity nouns that chunking misses: "I love hiking", "I go fencing",
+        # "I do bouldering" (parsed as the verb).
+        if tok.tag_ == "VBG" and tok.dep_ in ("xcomp", "dobj", "pcomp", "nsubj", "ROOT",
+                                              "conj") and (
             tok.head.lemma_.lower() in _LEISURE_VERBS or tok.dep_ == "dobj"
+            or any(c.lower_ == "do" and c.dep_ == "aux" for c in tok.children)
         ) and not any(c.dep_ == "dobj" for c in tok.children if c.i > tok.i):
             spans.append((tok.i, tok.i + 1, tok))
+        # "I knit", "we sail": the activity itself, said as a noun ("knitting").
+        elif tok.pos_ == "VERB" and tok.lemma_.lower() in _HOBBY_VERBS and not any(
+            c.dep_ == "dobj" for c in tok.children
+        ) and any(c.dep_ == "nsubj" and c.lower_ in ("i", "we") for c in tok.children) and (
+            tok.i not in excluded
+        ):
+            verb_hobbies.append((tok, _gerund(tok.lemma_.lower())))
     counts: dict[str, int] = {}
     for tok in doc:
         if tok.pos_ in ("NOUN", "PROPN"):
@@ -662,7 +677,24 @@ def _phrases(doc: Any, excluded: set[int], name: str) -> tuple[Phrase, ...]:
         key = head.lower_
         if key not in found or found[key].weight < weight:
             found[key] = Phrase(text, kind, head.lower_, weight)
+    for tok, gerund in verb_hobbies:
+        if gerund not in found:
+            found[gerund] = Phrase(gerund, PhraseKind.HOBBY, gerund, 3.0 - 0.02 * tok.i)
     return tuple(sorted(found.values(), key=lambda p: -p.weight))
+
+
+def _gerund(verb: str) -> str:
+    if verb in ("knit", "swim", "run", "jog", "row", "shop", "sit"):
+        return (verb + verb[-1] + "ing") if verb not in ("row",) else "rowing"
+    if verb.endswith("e") and not verb.endswith("ee"):
+        return verb[:-1] + "ing"
+    return verb + "ing"
+
+
+_HOBBY_VERBS = frozenset(
+    """knit crochet sew paint draw swim climb boulder run jog cook bake sing dance hike cycle
+    fence garden surf ski skate row sail fish kayak skateboard""".split()
+)
 
 
 def _well_formed(doc: Any, start: int, end: int, head: Any, excluded: set[int],
@@ -677,11 +709,15 @@ def _well_formed(doc: Any, start: int, end: int, head: Any, excluded: set[int],
                           "ORDINAL"):
         return None
     toks = list(doc[start:end])
+    if end < len(doc) and doc[end].text in ("'s", "’s") and doc[end].dep_ == "case" and (
+        end + 1 >= len(doc) or doc[end + 1].pos_ not in ("NOUN", "PROPN", "ADJ")
+    ):
+        toks.append(doc[end])  # "a master's"
     # "the history of databases", "a course about service design".
     for child in head.children:
-        if child.dep_ == "prep" and child.lower_ in ("of", "about", "on") and (
-            child.i == end
-        ):
+        content_head = head.lower_ in _CONTENT_HEADS
+        if child.dep_ == "prep" and (child.lower_ == "of" or (
+            content_head and child.lower_ in ("about", "on"))) and child.i == end:
             objs = [c for c in child.children if c.dep_ == "pobj"]
             if objs:
                 sub = list(doc[child.i : objs[0].right_edge.i + 1])
@@ -749,7 +785,9 @@ def _kind(head: Any, toks: list[Any]) -> PhraseKind:
     if head.tag_ == "VBG" or head.lower_.endswith("ing"):
         return PhraseKind.HOBBY
     gov = head.head
-    if head.dep_ in ("dobj", "xcomp", "attr", "pobj") and gov.lemma_.lower() in _LEISURE_VERBS:
+    by_user = any(c.dep_ == "nsubj" and c.lower_ in ("i", "we") for c in gov.children)
+    if head.dep_ in ("dobj", "xcomp", "attr", "pobj") and gov.lemma_.lower() in _LEISURE_VERBS \
+            and by_user:
         return PhraseKind.HOBBY
     return PhraseKind.THING
 
@@ -798,8 +836,6 @@ def _topic(question_sents: list[Any]) -> str:
                 continue
             toks = [t for t in chunk if t.lower_ not in _WH and t.pos_ not in ("AUX", "VERB")
                     and t.lower_ not in ("many", "much", "'s")]
-            while toks and toks[0].pos_ == "DET" and toks[0].lower_ in ("a", "an"):
-                toks = toks[1:]
             words = [{"your": "our", "yours": "ours", "my": "your", "i": "you"}.get(
                 t.lower_, t.text if t.pos_ == "PROPN" else t.lower_) for t in toks]
             if not words:
