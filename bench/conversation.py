@@ -59,7 +59,13 @@ def _from_answer(phrase: str, answer: str) -> bool:
     for w in ws:
         alts = (w, *_BACK.get(w, ()))
         options = [[*o, a] for o in options for a in alts][:64]
-    return any(f" {' '.join(o)} " in ans for o in options if o)
+    if any(f" {' '.join(o)} " in ans for o in options if o):
+        return True
+    # A hobby said as a verb comes back as a noun: "I knit" -> "knitting".
+    if len(ws) == 1 and ws[0].endswith("ing"):
+        root = ws[0][:-3]
+        return any(f" {r} " in ans for r in (root, root + "e", root[:-1]) if r)
+    return False
 
 
 def _wrong_perspective(phrase: str) -> bool:

@@ -108,6 +108,10 @@ class Answerer:
         """The best bank entry, its score and its margin over the best other topic."""
         if not self.bank or not question:
             return None, 0.0, 0.0
+        if not getattr(self.analyzer, "meaning", False) or (
+            getattr(self.analyzer, "_error", None) is not None
+        ):
+            return self._match_keywords(question)
         sims = self.analyzer.similarities(question, [t for _, t in self._bank_texts])
         as_question = [0.0] * len(self.bank)
         for (i, _), s in zip(self._bank_texts, sims, strict=True):
@@ -125,6 +129,16 @@ class Answerer:
         runner = next((per_entry[i] for i in order[1:]
                        if entry_topic(self.bank[i]) != topic), 0.0)
         return self.bank[best], per_entry[best], per_entry[best] - runner
+
+    def _match_keywords(self, question: str) -> tuple[BankAnswer | None, float, float]:
+        """Without a meaning model: keywords and shared words (scaled to the same scale)."""
+        scores = [lang.match_score(question, e.keywords, e.question) for e in self.bank]
+        order = sorted(range(len(self.bank)), key=lambda i: -scores[i])
+        best = order[0]
+        runner = scores[order[1]] if len(order) > 1 else 0.0
+        ok = scores[best] >= 1.3
+        return self.bank[best], (BANK_MIN if ok else 0.0), (BANK_MARGIN if ok and (
+            scores[best] > runner) else 0.0)
 
     def answer(self, analysis: Analysis, pick: Callable[[Sequence[str]], str],
                brief: bool = False) -> Reply:

@@ -386,6 +386,8 @@ class Controller:
         self._reply_source = reply.source
         if reply.source.startswith("bank:"):
             self._asked.append(reply.source[5:])
+        elif reply.source == "honest" and a.topic and a.topic != "that":
+            self._asked.append(a.topic)
         return self._say(PromptKind.ANSWER, self._fill(reply.text), remember=False)
 
     def _pick_fresh_honest(self, options: Sequence[str]) -> str:

@@ -123,7 +123,8 @@ _REPHRASE = (
     "say it another way", "put it another way", "explain the question",
 )
 _HEDGES = (
-    "i don't know", "i dont know", "i do not know", "dunno", "don't really know", "not sure",
+    "i don't know", "i dont know", "i do not know", "dunno", "don't know",
+    "don't really know", "not sure",
     "no idea", "can't think of", "cannot think of", "i have no clue", "no clue",
     "don't know what to", "hard to say", "not really sure", "i'm unsure",
 )
@@ -227,6 +228,9 @@ _PROTOTYPES: dict[Act, tuple[str, ...]] = {
 
 class RuleAnalyzer:
     """Pure, model-free understanding: regular expressions and word overlap."""
+
+    meaning = False
+    """Its similarities are word overlap, not meaning: answers fall back to keywords."""
 
     def analyze(self, text: str) -> Analysis:
         """The act, tone and key phrases by rules only."""
@@ -377,6 +381,8 @@ def nlp_available() -> bool:
 
 class NlpAnalyzer:
     """spaCy parse + e5 embeddings; thread-safe, lazily loaded, cached by text."""
+
+    meaning = True
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -650,11 +656,13 @@ def _phrases(doc: Any, excluded: set[int], name: str) -> tuple[Phrase, ...]:
     for tok in doc:
         # Gerunds and activity nouns that chunking misses: "I love hiking", "I go fencing",
         # "I do bouldering" (parsed as the verb).
-        if tok.tag_ == "VBG" and tok.dep_ in ("xcomp", "dobj", "pcomp", "nsubj", "ROOT",
-                                              "conj") and (
-            tok.head.lemma_.lower() in _LEISURE_VERBS or tok.dep_ == "dobj"
-            or any(c.lower_ == "do" and c.dep_ == "aux" for c in tok.children)
-        ) and not any(c.dep_ == "dobj" for c in tok.children if c.i > tok.i):
+        does = any(c.lower_ == "do" and c.dep_ == "aux" for c in tok.children)
+        if tok.tag_ == "VBG" and (
+            (tok.dep_ in ("xcomp", "dobj", "pcomp", "nsubj")
+             and (tok.head.lemma_.lower() in _LEISURE_VERBS or tok.dep_ == "dobj"))
+            or (tok.dep_ in ("ROOT", "conj") and does)
+        ) and not any(c.dep_ in ("dobj", "xcomp", "ccomp") for c in tok.children
+                      if c.i > tok.i):
             spans.append((tok.i, tok.i + 1, tok))
         # "I knit", "we sail": the activity itself, said as a noun ("knitting").
         elif tok.pos_ == "VERB" and tok.lemma_.lower() in _HOBBY_VERBS and not any(
