@@ -68,6 +68,10 @@ class BankAnswer:
     question: str
     answer: str
     keywords: tuple[str, ...] = ()
+    topic: str = ""
+    """A short name for what the entry answers ("team", "work-life balance")."""
+    examples: tuple[str, ...] = ()
+    """Other ways candidates ask it: matched by meaning, like ``question``."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class StageSpec:
     fit_questions: tuple[str, ...] = ()
     answers: tuple[BankAnswer, ...] = ()
     generic_answer: str = DEFAULT_GENERIC_ANSWER
+    generic_answers: tuple[str, ...] = ()
+    """Honest replies when nothing fits; ``{topic}`` names what was asked."""
     anything_else: tuple[str, ...] = DEFAULT_ANYTHING_ELSE
     max_questions: int = 5
     summary: str = DEFAULT_SUMMARY
@@ -109,6 +115,8 @@ class Scenario:
     acknowledgements: tuple[str, ...] = DEFAULT_ACKS
     probes: tuple[str, ...] = DEFAULT_PROBES
     rephrases: tuple[str, ...] = DEFAULT_REPHRASES
+    facts: tuple[str, ...] = ()
+    """Plain sentences about the role and team the interviewer can answer questions from."""
     path: Path | None = field(default=None, compare=False)
 
     def stage(self, stage: Stage) -> StageSpec:
@@ -145,6 +153,12 @@ def _is_str_list(v: Any) -> str | None:
     return None
 
 
+def _is_str_or_list(v: Any) -> str | None:
+    if isinstance(v, str):
+        return _is_str(v)
+    return None if _is_str_list(v) is None else "must be a string or a list of strings"
+
+
 def _is_int(lo: int, hi: int) -> _Check:
     def check(v: Any) -> str | None:
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
@@ -170,6 +184,7 @@ _TOP_KEYS: dict[str, tuple[_Check, bool]] = {
     "acknowledgements": (_is_str_list, False),
     "probes": (_is_str_list, False),
     "rephrases": (_is_str_list, False),
+    "facts": (_is_str_list, False),
 }
 _COMMON_STAGE_KEYS: dict[str, _Check] = {
     "title": _is_str,
@@ -184,7 +199,7 @@ _EXTRA_STAGE_KEYS: dict[Stage, dict[str, _Check]] = {
     Stage.ICEBREAKERS: {},
     Stage.DISCUSSION: {"fit_questions": _is_str_list},
     Stage.YOUR_QUESTIONS: {
-        "generic_answer": _is_str,
+        "generic_answer": _is_str_or_list,
         "anything_else": _is_str_list,
         "max_questions": _is_int(1, 20),
     },
@@ -208,6 +223,7 @@ _EXTRA_FIELDS: dict[str, frozenset[str]] = {
     "followups.prompt": frozenset({"phrase"}),
     "summary": frozenset({"points"}),
     "rephrases": frozenset({"prompt"}),
+    "generic_answer": frozenset({"topic"}),
 }
 
 
@@ -300,7 +316,7 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
     allowed_top["stages"] = lambda x: None if isinstance(x, dict) else "must be a table"
     required_top = (*(k for k, (_, req) in _TOP_KEYS.items() if req), "stages")
     v.check_table(data, "", allowed_top, required_top)
-    for key in ("briefing", "acknowledgements", "probes", "rephrases"):
+    for key in ("briefing", "acknowledgements", "probes", "rephrases", "facts"):
         if key in data:
             v.check_templates(data[key], "", key, key)
 
@@ -350,7 +366,8 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
             where = f" in answer {i + 1}"
             v.check_table(
                 item, f"{table}.answers",
-                {"question": _is_str, "answer": _is_str, "keywords": _is_str_list},
+                {"question": _is_str, "answer": _is_str, "keywords": _is_str_list,
+                 "topic": _is_str, "examples": _is_str_list},
                 ("question", "answer"), index=i, where=where,
             )
             v.check_templates(item["answer"], f"{table}.answers", "answer", "answer")
@@ -358,12 +375,19 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
                 BankAnswer(
                     item["question"], item["answer"],
                     tuple(k.lower() for k in item.get("keywords", [])),
+                    item.get("topic", ""),
+                    tuple(item.get("examples", [])),
                 )
             )
         spec_kwargs: dict[str, Any] = {
             k: (tuple(val) if isinstance(val, list) else val)
             for k, val in raw.items() if k not in ("followups", "answers", "title", "prompts")
         }
+        generic = spec_kwargs.pop("generic_answer", None)
+        if generic is not None:
+            generic = (generic,) if isinstance(generic, str) else tuple(generic)
+            spec_kwargs["generic_answer"] = generic[0]
+            spec_kwargs["generic_answers"] = generic
         stages[stage] = StageSpec(
             stage=stage,
             title=raw.get("title", DEFAULT_TITLES[stage]),

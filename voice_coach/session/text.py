@@ -63,6 +63,7 @@ def run_text_session(
 ) -> SessionResult:
     """Run a whole typed interview; every finished turn is on disk before the next prompt."""
     controller = Controller(scenario, name=name, seed=seed, briefing=briefing)
+    controller.warm_up()  # language models load while the first line is read
     writer = store.create(scenario.id, name, mode=mode, seed=controller.seed,
                           interviewer=scenario.interviewer, company=scenario.company)
     recorder = Recorder(writer)

@@ -150,6 +150,9 @@ class VoiceSession:
         self.on_listen = on_listen
         self.controller = Controller(scenario, name=self.options.name, seed=self.options.seed,
                                      briefing=self.options.briefing)
+        self.controller.warm_up()  # language models load while the greeting plays
+        self._analysing: concurrent.futures.ThreadPoolExecutor | None = None
+        self._analysed = ""
         self.endpointer = Endpointer(self.options.endpoint)
         self.vad: Vad = create_vad(self.options.vad)
         self.recorder: Recorder | None = None
@@ -311,6 +314,16 @@ class VoiceSession:
             self._recognizer = self._recognizer.result()
         return self._recognizer
 
+    def _prepare(self, text: str) -> None:
+        """Let the controller analyse the answer so far while the endpoint wait runs."""
+        if text == self._analysed:
+            return
+        self._analysed = text
+        if self._analysing is None:
+            self._analysing = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="analyse")
+        self._analysing.submit(self.controller.prepare, text)
+
     def _listen(self) -> Heard | None:
         """Wait for one answer: endpointing, streaming recognition; None if the source ended."""
         rec = self.recorder
@@ -354,6 +367,8 @@ class VoiceSession:
             if ep.now >= next_partial or ep.state is EndpointState.STOPPING:
                 partial = recognizer.partial() if speaking else ""
                 ep.set_hint(partial)
+                if ep.state is EndpointState.STOPPING and partial:
+                    self._prepare(partial)
                 if ep.now >= next_partial:
                     next_partial = ep.now + self.options.partial_interval
                     self.ui.listening(level_meter(frame), partial)
