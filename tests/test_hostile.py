@@ -84,3 +84,61 @@ def test_export_to_a_new_file_is_private(coach_home: Path, tmp_path: Path) -> No
     out = tmp_path / "new.md"
     assert run_cli(coach_home, ["export", sid, "-o", str(out)]).code == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+# --- 2. user values are data: substituted once, only known placeholders ----------------------
+
+QUICK = Path(__file__).resolve().parent / "data" / "quick-chat.toml"
+ANSWERS = "\n".join(["Hi, I'm here.", "I like hiking {name} {0} {phrase:>99999}.",
+                     "I built a pipeline.", "What is the team like?", "No, that's all.",
+                     "Thanks.", "Bye."] * 2) + "\n"
+
+
+@pytest.mark.parametrize("name", ["{0}", "{name:>200000000}", "{company}", "{", "}{"])
+def test_names_that_look_like_templates_are_just_text(coach_home: Path, name: str) -> None:
+    from click.testing import CliRunner
+
+    from voice_coach.cli import cli
+
+    r = CliRunner().invoke(cli, ["practice", "--text", "-s", str(QUICK), "--name", name,
+                                 "--seed", "1"], input=ANSWERS)
+    assert r.exit_code == 0, (r.output, r.exception)
+    session = SessionStore().load("last")
+    assert session.start["name"] == name
+    assert not session.cut_short
+    transcript = session.folder / "transcript.jsonl"
+    assert transcript.stat().st_size < 100_000
+    prompts = [e.get("text") for e in session.events if e["type"] == "prompt"]
+    assert any(name in p for p in prompts)  # the name is said as written
+
+
+def test_fill_is_one_pass_over_known_names() -> None:
+    from voice_coach.interview.templates import fill
+
+    values = {"name": "{company}", "company": "Acme"}
+    assert fill("Hi {name} at {company}, {0} {x} {{lit}} {name:>9}", values) == \
+        "Hi {company} at Acme, {0} {x} {lit} {name:>9}"
+
+
+@pytest.mark.parametrize("key,value", [
+    ("role_description", "A role {name:>300000000}"),
+    ("role_description", "A role {unknown}"),
+    ("role_description", "A role {0}"),
+    ("briefing", "Hello {name!r}"),
+    ("briefing", "Hello {name"),
+])
+def test_scenario_check_refuses_format_specs_everywhere(coach_home: Path, tmp_path: Path,
+                                                        key: str, value: str) -> None:
+    import json
+    import re
+
+    text = QUICK.read_text()
+    line = f"{key} = {json.dumps(value)}\n"
+    text, n = re.subn(rf"(?m)^{key} = .*\n", line, text)
+    if not n:
+        text = line + text
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    r = run_cli(coach_home, ["scenarios", "check", str(path)])
+    assert_clean_failure(r, 2)
+    assert key in r.err

@@ -206,8 +206,8 @@ class Controller:
         if not self._state.rephrased and self._question:
             self._state.rephrased = True
             template = self._pick(self.scenario.rephrases)
-            line = render(template, prompt=self._question)
-            return [self._say(PromptKind.FOLLOW_UP, self._fill(line), remember=False)]
+            line = self._fill(template, prompt=self._question)
+            return [self._say(PromptKind.FOLLOW_UP, line, remember=False)]
         return self._advance("Let's move on.")
 
     def _choose_followup(self, text: str) -> str | None:
@@ -220,7 +220,7 @@ class Controller:
             for keyword in rule.keywords:
                 phrase = lang.echo_phrase(text, keyword)
                 if phrase:
-                    line = self._fill(render(rule.prompt, phrase=phrase))
+                    line = self._fill(rule.prompt, phrase=phrase)
                     if line not in self._said:
                         self._state.used_rules.add(i)
                         return line
@@ -233,7 +233,7 @@ class Controller:
             points = lang.key_points([text], limit=1)
             if points:
                 template = self._pick(spec.generic_followups)
-                line = self._fill(render(template, phrase=points[0].phrase))
+                line = self._fill(template, phrase=points[0].phrase)
                 if line not in self._said:
                     return line
         return None
@@ -282,7 +282,7 @@ class Controller:
         points = [p.phrase for p in lang.key_points(self._summary_answers(), limit=3)]
         if not points:
             return self._fill(spec.summary_empty)
-        return self._fill(render(spec.summary, points=lang.join_points(points)))
+        return self._fill(spec.summary, points=lang.join_points(points))
 
     def _summary_answers(self) -> list[str]:
         return [t for st in SUMMARY_ORDER for s, t in self._answers if s is st]
@@ -290,11 +290,11 @@ class Controller:
     def _close(self, reason: EndReason) -> list[Event]:
         spec = self.scenario.stage(Stage.WRAP_UP)
         if reason is EndReason.COMPLETED:
-            text = f"{self._fill(spec.next_steps)} {self._fill(spec.closing)}"
+            text = self._fill(f"{spec.next_steps} {spec.closing}")
         else:
-            text = "Of course, let's stop here. Thank you for your time, {name}."
+            text = self._fill("Of course, let's stop here. Thank you for your time, {name}.")
         self.finished, self.end_reason = True, reason
-        return [self._say(PromptKind.CLOSING, self._fill(text))]
+        return [self._say(PromptKind.CLOSING, text)]
 
     # --- commands -----------------------------------------------------------------------
 
@@ -330,10 +330,11 @@ class Controller:
             self._question = question or text
         return Prompt(self.stage, kind, text)
 
-    def _fill(self, template: str) -> str:
+    def _fill(self, template: str, **extra: str) -> str:
+        # One pass over the scenario's template: values (the name, the user's words) are data.
         s = self.scenario
         return render(template, name=self.name, interviewer=s.interviewer,
-                      company=s.company, role=s.role)
+                      company=s.company, role=s.role, **extra)
 
     def _ack(self) -> str:
         return self._pick(self.scenario.acknowledgements)

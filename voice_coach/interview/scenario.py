@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import string
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 from voice_coach import config
 from voice_coach.errors import ScenarioError
 from voice_coach.interview.stages import DEFAULT_TITLES, STAGE_ORDER, Stage
+from voice_coach.interview.templates import fill, problems
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -117,13 +117,8 @@ class Scenario:
 
 
 def render(template: str, **values: str) -> str:
-    """Fill a template's ``{fields}``; unknown fields stay as written."""
-    return string.Formatter().vformat(template, (), _Defaulting(values))
-
-
-class _Defaulting(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    """Fill a template's ``{fields}`` once (see :mod:`templates`); unknown fields stay."""
+    return fill(template, values)
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -255,17 +250,11 @@ class _Validator:
         allowed = BASE_FIELDS | _EXTRA_FIELDS.get(allowed_key, frozenset())
         items = value if isinstance(value, list) else [value]
         for item in items:
-            try:
-                names = {f for _, f, _, _ in string.Formatter().parse(item) if f is not None}
-            except ValueError as exc:
-                raise self.fail(
-                    self.loc.line_of(table, key), f"'{key}': bad template ({exc})"
-                ) from None
-            bad = sorted(n for n in names if n not in allowed)
-            if bad:
+            found = problems(item, allowed) if isinstance(item, str) else []
+            if found:
                 raise self.fail(
                     self.loc.line_of(table, key),
-                    f"'{key}': unknown placeholder {{{bad[0]}}} "
+                    f"'{key}': {found[0]} "
                     f"(allowed: {', '.join('{' + a + '}' for a in sorted(allowed))})",
                 )
 
@@ -300,7 +289,7 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
     allowed_top["stages"] = lambda x: None if isinstance(x, dict) else "must be a table"
     required_top = (*(k for k, (_, req) in _TOP_KEYS.items() if req), "stages")
     v.check_table(data, "", allowed_top, required_top)
-    for key in ("briefing", "acknowledgements", "probes", "rephrases"):
+    for key in ("briefing", "acknowledgements", "probes", "rephrases", "role_description"):
         if key in data:
             v.check_templates(data[key], "", key, key)
 
