@@ -142,3 +142,24 @@ def test_scenario_check_refuses_format_specs_everywhere(coach_home: Path, tmp_pa
     r = run_cli(coach_home, ["scenarios", "check", str(path)])
     assert_clean_failure(r, 2)
     assert key in r.err
+
+
+# --- 3. an undecodable byte on standard input is kept, not fatal -----------------------------
+
+
+def test_invalid_utf8_on_stdin_keeps_the_answer(coach_home: Path) -> None:
+    import subprocess
+
+    from tests.conftest import cli_cmd, cli_env
+
+    stdin = b"hi \xff there\nI built a \xfe\xfe pipeline.\n"
+    r = subprocess.run([*cli_cmd("practice", "--text", "-s", str(QUICK), "--name", "J\udcffo"
+                                 .encode("utf-8", "surrogateescape").decode("utf-8",
+                                                                            "surrogateescape"))],
+                       input=stdin, capture_output=True, env=cli_env(coach_home), timeout=120)
+    assert b"Traceback" not in r.stderr and b"internal error" not in r.stderr, r.stderr
+    assert r.returncode == 0, r.stderr
+    session = SessionStore().load("last")
+    assert [a.text for a in session.answers()] == ["hi \ufffd there",
+                                                  "I built a \ufffd\ufffd pipeline."]
+    assert session.start["name"] == "J\ufffdo"

@@ -43,6 +43,9 @@ def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
     from voice_coach.interview.scenario import load_scenario
     from voice_coach.transcripts.store import SessionStore
 
+    from voice_coach.textsafe import valid_unicode
+
+    name = valid_unicode(name)  # an undecodable byte in argv is stored as U+FFFD
     spec = load_scenario(scenario)
     _sigterm_as_interrupt()
     if text_mode:

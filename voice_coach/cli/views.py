@@ -11,6 +11,7 @@ import click
 
 from voice_coach.interview.stages import Stage
 from voice_coach.session.text import SessionResult
+from voice_coach.textsafe import printable, valid_unicode
 
 
 class TerminalUI:
@@ -21,6 +22,11 @@ class TerminalUI:
         self.name = name
         self.stdin = stdin if stdin is not None else sys.stdin
         self.tty = self.stdin.isatty()
+        reconfigure = getattr(self.stdin, "reconfigure", None)
+        if reconfigure is not None:
+            # An undecodable byte must not end the session: it arrives as a lone surrogate
+            # and is stored as U+FFFD (valid_unicode below).
+            reconfigure(errors="surrogateescape")
 
     def heading(self, title: str) -> None:
         """Show a stage heading."""
@@ -43,14 +49,14 @@ class TerminalUI:
         """Read one line; None at end of input."""
         if self.tty:
             try:
-                return input(f"{self.name}: ")
+                return valid_unicode(input(f"{self.name}: "))
             except EOFError:
                 click.echo()
                 return None
         line = self.stdin.readline()
         if not line:
             return None
-        text = line.rstrip("\r\n")
+        text = valid_unicode(line.rstrip("\r\n"))
         # Echo piped answers so the output reads as a conversation.
         self.answer(text)
         return text

@@ -11,12 +11,12 @@ import html
 import io
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from voice_coach.textsafe import printable
 from voice_coach.transcripts.events import (
     AnswerEvent,
     CommandEvent,
@@ -38,20 +38,6 @@ def clock(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """Text safe to print on a terminal: control characters (escape sequences, line breaks that
-    would fake another speaker) are shown as ``\\xNN``, tabs and line breaks as spaces."""
-
-    def visible(m: re.Match[str]) -> str:
-        ch = m.group()
-        return " " if ch in "\t\r\n" else f"\\x{ord(ch):02x}"
-
-    return _CONTROL.sub(visible, text)
 
 
 def speaker_of(event: Spoken, session: LoadedSession) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from voice_coach import __version__, config
 from voice_coach.audio.format import Pcm, write_wav
 from voice_coach.errors import SessionNotFound, StorageError, TranscriptError
+from voice_coach.textsafe import valid_unicode
 from voice_coach.transcripts.events import (
     AnswerEvent,
     Event,
@@ -71,7 +72,10 @@ def _storage_error(path: Path, exc: OSError) -> StorageError:
 
 def _line(event: Mapping[str, Any]) -> bytes:
     """One event as one line of compact JSON."""
-    return (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    # A lone surrogate (an undecodable byte from a terminal or argv) cannot be UTF-8: it is
+    # stored as U+FFFD rather than losing the whole event.
+    text = valid_unicode(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+    return (text + "\n").encode()
 
 
 class SessionWriter:
