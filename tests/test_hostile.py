@@ -163,3 +163,60 @@ def test_invalid_utf8_on_stdin_keeps_the_answer(coach_home: Path) -> None:
     assert [a.text for a in session.answers()] == ["hi \ufffd there",
                                                   "I built a \ufffd\ufffd pipeline."]
     assert session.start["name"] == "J\ufffdo"
+
+
+# --- 4. nothing from a session or a scenario drives the terminal -----------------------------
+
+EVIL = "Jo\x1b[2J\x1b]0;pwned\x07\r\n\n2\n00:00:00,000 --> 00:00:09,000\nInjected\x9b31m"
+
+
+def _no_raw_control(text: str) -> None:
+    bad = [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f]
+    assert not bad, f"raw control characters {bad!r} in {text!r}"
+
+
+def test_replay_export_and_listings_show_control_characters(coach_home: Path) -> None:
+    sid = _saved_session(answer=f"answer {EVIL}", name=EVIL)
+    for args in (["replay", sid, "--text"], ["export", sid, "-f", "srt"],
+                 ["export", sid, "-f", "vtt"], ["export", sid, "-f", "json"],
+                 ["export", sid, "-f", "markdown"], ["export", sid, "-f", "html"],
+                 ["show", sid, "--json"], ["sessions"], ["sessions", "--json"],
+                 ["report", sid], ["report", sid, "--json"], ["progress", "--json"]):
+        r = run_cli(coach_home, args)
+        assert r.code == 0, r
+        _no_raw_control(r.out)
+        _no_raw_control(r.err)
+
+
+def test_names_with_newlines_make_no_extra_cues(coach_home: Path) -> None:
+    import re
+
+    sid = _saved_session(answer="one\ntwo\n\n3\n00:00:01,000 --> 00:00:02,000\nx", name=EVIL)
+    srt = run_cli(coach_home, ["export", sid, "-f", "srt"]).out
+    assert len(re.findall(r"(?m)^\d\d:\d\d:\d\d,\d\d\d --> ", srt)) == 2  # prompt + answer
+    vtt = run_cli(coach_home, ["export", sid, "-f", "vtt"]).out
+    voices = [line for line in vtt.splitlines() if line.startswith("<v ")]
+    assert len(voices) == 2 and all(">" in v for v in voices)
+    assert sum(1 for line in vtt.splitlines() if "-->" in line) == 2
+
+
+def test_interviewer_name_from_a_scenario_is_shown_not_obeyed(coach_home: Path,
+                                                             tmp_path: Path) -> None:
+    import json
+    import re
+
+    text = re.sub(r'(?m)^interviewer = .*$', lambda m: f"interviewer = {json.dumps(EVIL[:20])}",
+                  QUICK.read_text())
+    text = re.sub(r'(?m)^title = .*$', lambda m: f"title = {json.dumps('T' + EVIL[:12])}",
+                  text)
+    path = tmp_path / "evil.toml"
+    path.write_text(text)
+    prompts = coach_home / "prompts"
+    prompts.mkdir(parents=True)
+    (prompts / "evil.toml").write_text(text)
+    for args in (["practice", "--text", "-s", str(path)], ["scenarios"],
+                 ["scenarios", "check", str(path)], ["report", "last"]):
+        r = run_cli(coach_home, args)
+        assert r.code in (0, 2), r
+        _no_raw_control(r.out)
+        _no_raw_control(r.err)

@@ -36,3 +36,12 @@ def valid_unicode(text: str) -> str:
     if not _SURROGATE.search(text):
         return text
     return _SURROGATE.sub("\ufffd", text)
+
+
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text (from ``json.dumps(ensure_ascii=False)``) with C1 controls and lone surrogates
+    written as ``\\uXXXX`` escapes: the same JSON, but nothing a terminal would obey."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -16,8 +16,17 @@ import click
 
 from voice_coach import __version__
 from voice_coach.errors import CoachError
+from voice_coach.textsafe import printable, printable_block
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines name files and values from the home folder: never let them drive a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record, formatted, with control characters shown (tracebacks keep their lines)."""
+        return printable_block(super().format(record))
 
 
 class CoachGroup(click.Group):
@@ -28,7 +37,7 @@ class CoachGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CoachError as exc:
-            click.echo(f"voice-coach: {exc}", err=True)
+            click.echo(f"voice-coach: {printable(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("voice-coach: interrupted", err=True)
@@ -41,7 +50,8 @@ class CoachGroup(click.Group):
             raise
         except Exception as exc:
             _LOGGER.debug("internal error", exc_info=True)
-            click.echo(f"voice-coach: internal error: {type(exc).__name__}: {exc} "
+            click.echo(f"voice-coach: internal error: {type(exc).__name__}: "
+                       f"{printable(str(exc))} "
                        "(run with -vv for details)", err=True)
             sys.exit(1)
 
@@ -53,6 +63,8 @@ def cli(verbose: int) -> None:
     """Practise informal interviews out loud, offline."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="voice-coach: %(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_SafeFormatter("voice-coach: %(levelname)s: %(message)s"))
 
 
 def _register_commands() -> None:

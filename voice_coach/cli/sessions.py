@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from voice_coach.errors import DeviceError, UsageError
+from voice_coach.textsafe import json_safe, printable, printable_block
 from voice_coach.transcripts.replay import ReplayItem
 from voice_coach.transcripts.store import LoadedSession, SessionStore
 
@@ -66,7 +67,7 @@ def sessions(as_json: bool, scenario: str | None, since: str | None, grep: str |
                             limit=limit)
     rows = [s.summary() for s in found]
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(rows, indent=2, ensure_ascii=False)))
         return
     if not rows:
         if any(v is not None for v in (scenario, since, grep)) and store.ids():
@@ -75,12 +76,11 @@ def sessions(as_json: bool, scenario: str | None, since: str | None, grep: str |
             click.echo("No saved sessions yet. Try: voice-coach practice --text")
         return
     click.echo(f"{'ID':24} {'SCENARIO':24} {'STARTED':26} {'ANSWERS':>7}  END")
-    from voice_coach.transcripts.exports import printable
-
     for r in rows:
         # Scenario and start time come from the transcript: never let them drive the terminal.
         click.echo(f"{r['id']:24} {printable(str(r['scenario'])):24} "
-                   f"{printable(str(r['started_at'])):26} {r['answers']:>7}  {r['end_reason']}")
+                   f"{printable(str(r['started_at'])):26} {r['answers']:>7}  "
+                   f"{printable(str(r['end_reason']))}")
 
 
 # -- delete -------------------------------------------------------------------------------------
@@ -99,8 +99,9 @@ def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
         raise UsageError("choose one of --json and --markdown")
     session = SessionStore().load(session_id)
     if as_json:
-        click.echo(json.dumps({**session.summary(), "warnings": session.warnings,
-                               "events": session.events}, indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps({**session.summary(), "warnings": session.warnings,
+                                         "events": session.events}, indent=2,
+                                        ensure_ascii=False)))
     elif as_markdown:
         click.echo(exports.to_markdown(session), nl=False)
     else:
@@ -166,7 +167,7 @@ def export(session_id: str, fmt: str, output: Path | None) -> None:
                                chart_svg=_progress_chart(session))
     _warn_cut_short(session)
     if output is None or str(output) == "-":
-        click.echo(text, nl=False)
+        click.echo(printable_block(text), nl=False)  # JSON is escaped already: unchanged
         return
     from voice_coach.fileio import write_private
 
@@ -197,7 +198,7 @@ class TerminalView:
 
         if item.heading:
             click.echo()
-            click.secho(f"== {item.heading} ==", bold=True)
+            click.secho(f"== {printable(item.heading)} ==", bold=True)
         text = f"{self.mark}{line_text(item)}"
         click.secho(text, bold=self.tty)
         cols = shutil.get_terminal_size((80, 24)).columns

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from voice_coach.textsafe import printable
+from voice_coach.textsafe import json_safe, printable, printable_block
 from voice_coach.transcripts.events import (
     AnswerEvent,
     CommandEvent,
@@ -163,7 +163,10 @@ def cues(session: LoadedSession) -> list[Cue]:
                 text = "(no answer)"
         if start is None:
             continue
-        raw.append((start, end, Cue(start, start, speaker_of(e, session), text, role)))
+        # One cue is one line: a line break or a control character in a name or an answer
+        # must not start another cue (SRT) or break the voice tag (VTT).
+        raw.append((start, end, Cue(start, start, printable(" ".join(
+            speaker_of(e, session).split())), printable(text), role)))
     raw.sort(key=lambda r: r[0])
     out: list[Cue] = []
     for i, (start, end, cue) in enumerate(raw):
@@ -204,8 +207,8 @@ def _cut_note(session: LoadedSession) -> str | None:
 
 def to_vtt(session: LoadedSession) -> str:
     """WebVTT subtitles: one cue per line of speech, voice-tagged with the speaker."""
-    out = ["WEBVTT", "", "NOTE", _vtt_escape(f"voice-coach session {session.id} "
-                                             f"({session.scenario}, {session.started_at})")]
+    out = ["WEBVTT", "", "NOTE", _vtt_escape(printable(
+        f"voice-coach session {session.id} ({session.scenario}, {session.started_at})"))]
     note = _cut_note(session)
     if note:
         out.append(note)
@@ -240,7 +243,7 @@ def to_json(session: LoadedSession) -> str:
     summary = {k: v for k, v in session.summary().items() if k != "path"}
     doc = {"format": JSON_FORMAT, "version": JSON_VERSION, **summary,
            "warnings": session.warnings, "events": session.events}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 # -- HTML ---------------------------------------------------------------------------------------
@@ -336,7 +339,7 @@ def _when(iso: str) -> str:
 
 
 def _h(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(printable_block(str(value)), quote=True)
 
 
 def _feedback_table(feedback: Mapping[str, Any]) -> list[str]:

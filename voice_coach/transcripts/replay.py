@@ -23,6 +23,7 @@ from typing import Any, Protocol, TextIO
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, UsageError
+from voice_coach.textsafe import printable
 from voice_coach.transcripts.events import (
     AnswerEvent,
     CommandEvent,
@@ -132,9 +133,10 @@ def _with_heading(item: ReplayItem, heading: str | None) -> ReplayItem:
 
 def line_text(item: ReplayItem) -> str:
     """One transcript line, e.g. ``[1:05] Jane: I built a pipeline.``."""
+    speaker, text = printable(item.speaker), printable(item.text)
     if item.command is not None:
-        return f"[{clock(item.time)}] ({item.speaker} said '{item.text}': {item.command})"
-    return f"[{clock(item.time)}] {item.speaker}: {item.text}"
+        return f"[{clock(item.time)}] ({speaker} said '{text}': {printable(item.command)})"
+    return f"[{clock(item.time)}] {speaker}: {text}"
 
 
 def ending_text(plan: ReplayPlan) -> str:
@@ -151,7 +153,7 @@ def render_text(plan: ReplayPlan) -> str:
     width = len(str(plan.turns))
     for item in plan.items:
         if item.heading:
-            out += ["", f"== {item.heading} =="]
+            out += ["", f"== {printable(item.heading)} =="]
         number = str(item.turn) if item.turn != last_turn else ""
         last_turn = item.turn
         out.append(f"{number:>{width}} {line_text(item)}")
