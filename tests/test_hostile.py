@@ -220,3 +220,112 @@ def test_interviewer_name_from_a_scenario_is_shown_not_obeyed(coach_home: Path,
         assert r.code in (0, 2), r
         _no_raw_control(r.out)
         _no_raw_control(r.err)
+
+
+# --- 5. one bad session does not break the commands for all ----------------------------------
+
+
+def _unprivileged(args: list[str], home: Path) -> "subprocess.CompletedProcess[str]":
+    """Run voice-coach without the power to ignore file modes (root keeps it otherwise)."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import cli_cmd, cli_env
+
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: file modes cannot be tested")
+        prefix = [setpriv, "--inh-caps=-all",
+                  "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+    return subprocess.run([*prefix, *cli_cmd(*args)], capture_output=True, text=True,
+                          env=cli_env(home), timeout=120)
+
+
+READ_COMMANDS = [["sessions"], ["sessions", "--json"], ["show", "{good}"],
+                 ["replay", "{good}", "--text"], ["export", "{good}", "-f", "html"],
+                 ["report", "{good}"], ["progress", "--json"]]
+
+
+def _read_commands_work(home: Path, good: str, unprivileged: bool = False) -> None:
+    for template in READ_COMMANDS:
+        args = [a.replace("{good}", good) for a in template]
+        if unprivileged:
+            p = _unprivileged(args, home)
+            code, out, err = p.returncode, p.stdout, p.stderr
+        else:
+            r = run_cli(home, args)
+            code, out, err = r.code, r.out, r.err
+        assert code == 0, (args, out, err)
+        assert "Traceback" not in err and "UNCAUGHT" not in err and "internal error" not in err
+
+
+def test_a_mode_000_session_is_skipped_with_a_warning(coach_home: Path) -> None:
+    bad = _saved_session()
+    good = _saved_session()
+    assert bad != good
+    folder = SessionStore().root / bad
+    folder.chmod(0)
+    try:
+        _read_commands_work(coach_home, good, unprivileged=True)
+        p = _unprivileged(["sessions"], coach_home)
+        assert bad in p.stderr and good in p.stdout
+    finally:
+        if folder.exists():
+            folder.chmod(0o700)
+
+
+@pytest.mark.parametrize("line", [
+    b'{"type": "answer", "text": "deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
+    b'{"type": "answer", "text": "deep", "x": ' + b"[" * 900 + b"]" * 900 + b"}\n",
+    b'{"type": "answer", "text": "big", "start": 1' + b"0" * 500 + b', "end": 1e400}\n',
+    b'{"type": "prompt", "text": "nan", "t": NaN, "speech_start": -Infinity}\n',
+    b'{"type": "answer", "text": "huge", "start": 1e300, "end": 1e301, "latency": 1e308}\n',
+])
+def test_absurd_lines_are_skipped_or_read_as_missing(coach_home: Path, line: bytes) -> None:
+    bad = _saved_session()
+    with open(SessionStore().root / bad / "transcript.jsonl", "ab") as f:
+        f.write(line)
+    for args in (["show", bad], ["show", bad, "--json"], ["replay", bad, "--text"],
+                 ["export", bad, "-f", "json"], ["export", bad, "-f", "vtt"],
+                 ["export", bad, "-f", "srt"], ["export", bad, "-f", "html"],
+                 ["report", bad], ["report", bad, "--json"], ["progress"], ["sessions"]):
+        r = run_cli(coach_home, args)
+        assert r.code == 0, r
+        assert "UNCAUGHT" not in r.err and "internal error" not in r.err, r
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "link", "huge"])
+def test_a_transcript_that_is_not_a_file_is_skipped(coach_home: Path, kind: str) -> None:
+    bad = _saved_session()
+    good = _saved_session()
+    path = SessionStore().root / bad / "transcript.jsonl"
+    if kind == "huge":
+        with open(path, "ab") as f:
+            f.truncate(17 << 20)  # sparse: 17 MB of NUL bytes after the events
+    else:
+        path.unlink()
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "zero":
+            path.symlink_to("/dev/zero")
+        else:
+            other = SessionStore().root / good / "transcript.jsonl"
+            path.symlink_to(other)
+    import resource
+    import subprocess
+
+    from tests.conftest import cli_cmd, cli_env
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    for args in (["sessions"], ["show", good], ["progress", "--json"], ["show", bad]):
+        p = subprocess.run(cli_cmd(*args), capture_output=True, text=True, timeout=60,
+                           env=cli_env(coach_home), preexec_fn=limited)
+        assert "Traceback" not in p.stderr and "internal error" not in p.stderr, p.stderr
+        if args == ["show", bad] and kind != "huge":
+            assert p.returncode == 2 and "refused" in p.stderr, p.stderr
+        else:
+            assert p.returncode == 0, (args, p.stderr)

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +30,7 @@ from voice_coach.transcripts.events import (
     SessionStart,
     audio_path,
     parse_events,
+    parse_line,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -229,6 +231,62 @@ class LoadedSession:
         }
 
 
+MAX_TRANSCRIPT_BYTES = 16 << 20
+"""A transcript is a few hundred kB for an hour; more is not read (memory stays bounded)."""
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _has_transcript(folder: Path) -> bool:
+    """True when the folder holds a transcript, or cannot be looked into (load says why)."""
+    try:
+        os.lstat(folder / TRANSCRIPT)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def read_bounded(path: Path, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of a regular file (never a link, a FIFO or a device).
+
+    Returns the bytes and whether that was the whole file; problems are TranscriptErrors.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: voice-coach
+        # never makes links, and one to /dev/zero would never end.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise TranscriptError(f"{path} is missing") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise TranscriptError(f"{path} is a symbolic link (refused)") from None
+        raise TranscriptError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise TranscriptError(f"{path} is not a regular file (refused)")
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise TranscriptError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    return data[:limit], len(data) <= limit
+
+
 def parse_transcript(lines: list[bytes], source: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Parse JSONL lines, keeping every complete event; a cut or corrupt line is a warning."""
     events: list[dict[str, Any]] = []
@@ -238,10 +296,8 @@ def parse_transcript(lines: list[bytes], source: str) -> tuple[list[dict[str, An
             continue
         last = n == len(lines)
         try:
-            event = json.loads(raw.decode("utf-8"))
-            if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-                raise ValueError("not an event object")
-        except (ValueError, UnicodeDecodeError):
+            event = parse_line(raw)
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             if last and not raw.endswith(b"\n"):
                 warnings.append(f"{source}: the last line was cut short (a crash?); "
                                 f"kept {len(events)} complete events")
@@ -293,8 +349,12 @@ class SessionStore:
             return []
         # A folder without a transcript is an id reserved by a session that died before its
         # first event was on disk: nothing was said, nothing to list.
-        return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and _ID_RE.match(p.name) and (p / TRANSCRIPT).exists())
+        try:
+            entries = list(self.root.iterdir())
+        except OSError as exc:
+            raise StorageError(f"cannot list {self.root}: {exc.strerror or exc}") from None
+        return sorted(p.name for p in entries
+                      if _ID_RE.match(p.name) and _is_dir(p) and _has_transcript(p))
 
     def resolve(self, ref: str) -> str:
         """Turn ``last``, a full id or a unique prefix into an id."""
@@ -320,13 +380,15 @@ class SessionStore:
         sid = self.resolve(ref)
         folder = self.root / sid
         path = folder / TRANSCRIPT
-        try:
-            lines = path.read_bytes().splitlines(keepends=True)
-        except FileNotFoundError:
-            raise TranscriptError(f"session {sid} has no transcript") from None
-        except OSError as exc:
-            raise TranscriptError(f"cannot read {path}: {exc.strerror or exc}") from None
+        data, complete = read_bounded(path, MAX_TRANSCRIPT_BYTES)
+        lines = data.splitlines(keepends=True)
+        if not complete:
+            # keep the complete lines of the first part; the cut line would only be noise
+            lines = [line for line in lines if line.endswith(b"\n")]
         events, warnings = parse_transcript(lines, str(path))
+        if not complete:
+            warnings.append(f"{path}: larger than {MAX_TRANSCRIPT_BYTES >> 20} MB; "
+                            "only the first part was read")
         if not events:
             raise TranscriptError(f"{path}: no readable events (the transcript is corrupt)")
         for w in warnings:
