@@ -329,3 +329,50 @@ def test_a_transcript_that_is_not_a_file_is_skipped(coach_home: Path, kind: str)
             assert p.returncode == 2 and "refused" in p.stderr, p.stderr
         else:
             assert p.returncode == 0, (args, p.stderr)
+
+
+# --- 6. delete: corrupt sessions go, live ones stay unless forced ----------------------------
+
+
+def test_delete_removes_a_corrupt_session(coach_home: Path) -> None:
+    bad = _saved_session()
+    path = SessionStore().root / bad / "transcript.jsonl"
+    path.write_bytes(b"\xff\xfe not json at all\n")
+    r = run_cli(coach_home, ["delete", bad, "--yes"])
+    assert r.code == 0, r
+    assert not path.parent.exists()
+
+
+def test_delete_removes_an_unreadable_session(coach_home: Path) -> None:
+    bad = _saved_session()
+    folder = SessionStore().root / bad
+    folder.chmod(0)
+    try:
+        p = _unprivileged(["delete", bad, "--yes"], coach_home)
+        assert p.returncode == 0, p.stderr
+        assert "Traceback" not in p.stderr
+        assert not folder.exists()
+    finally:
+        if folder.exists():
+            folder.chmod(0o700)
+
+
+def test_a_live_session_is_listed_as_recording_and_not_deleted(coach_home: Path) -> None:
+    store = SessionStore()
+    writer = store.create("coffee-chat", "Jane", mode="text")
+    writer.append({"type": "answer", "text": "still talking", "start": 1.0, "end": 2.0})
+    try:
+        listing = run_cli(coach_home, ["sessions"])
+        assert "recording" in listing.out and "interrupted" not in listing.out, listing
+        r = run_cli(coach_home, ["delete", writer.id, "--yes"])
+        assert_clean_failure(r, 2)
+        assert writer.path.exists()
+        writer.append({"type": "answer", "text": "and more", "start": 3.0, "end": 4.0})
+        r = run_cli(coach_home, ["delete", writer.id, "--yes", "--force"])
+        assert r.code == 0 and not writer.folder.exists(), r
+    finally:
+        writer.close()
+    # once the writer is gone (closed or killed), a cut session is interrupted, not live
+    writer = store.create("coffee-chat", "Jane", mode="text")
+    writer.close()
+    assert "interrupted" in run_cli(coach_home, ["sessions"]).out

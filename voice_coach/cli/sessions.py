@@ -111,15 +111,28 @@ def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
 @click.command()
 @click.argument("session_id", metavar="ID")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def delete(session_id: str, yes: bool) -> None:
-    """Delete a saved session and its audio (ID, a unique prefix, or 'last')."""
+@click.option("--force", is_flag=True, help="Delete even a session that is still recording.")
+def delete(session_id: str, yes: bool, force: bool) -> None:
+    """Delete a saved session and its audio (ID, a unique prefix, or 'last').
+
+    A damaged or unreadable session can be deleted too; one being recorded only with --force.
+    """
+    from voice_coach.errors import TranscriptError
     from voice_coach.transcripts.store import SessionStore
 
     store = SessionStore()
-    session = store.load(session_id)
+    sid = store.resolve(session_id)
+    if store.is_live(sid) and not force:
+        raise UsageError(f"session {sid} is being recorded right now; finish it first "
+                         "(or use --force, and lose what it says next)")
+    try:
+        session = store.load(sid)
+        about = (f"{printable(session.scenario)}, {printable(session.started_at)}, "
+                 f"{len(session.answers())} answers")
+    except TranscriptError as exc:
+        about = f"unreadable: {printable(str(exc))}"
     if not yes:
-        question = (f"Delete session {session.id} ({session.scenario}, {session.started_at}, "
-                    f"{len(session.answers())} answers) and its audio?")
+        question = f"Delete session {sid} ({about}) and its audio?"
         try:
             confirmed = click.confirm(question, default=False, err=True)
         except click.Abort:
@@ -127,8 +140,8 @@ def delete(session_id: str, yes: bool) -> None:
         if not confirmed:
             click.echo("Nothing deleted.", err=True)
             raise click.exceptions.Exit(1)
-    store.delete(session.id)
-    click.echo(f"Deleted session {session.id}.")
+    store.delete(sid)
+    click.echo(f"Deleted session {sid}.")
 
 
 # -- export -------------------------------------------------------------------------------------

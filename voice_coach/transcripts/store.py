@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -102,6 +103,12 @@ class SessionWriter:
         except OSError as exc:
             raise _storage_error(self.path, exc) from None
         self._fd = fd
+        try:
+            # Held while the session records (released by close, or by the kernel when the
+            # process dies): `sessions` shows the session as live and `delete` refuses it.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            _LOGGER.warning("cannot mark %s as live: %s", self.path, exc)
 
     def elapsed(self) -> float:
         """Seconds since the session started (the timeline of every event)."""
@@ -169,6 +176,8 @@ class LoadedSession:
     folder: Path
     events: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    live: bool = False
+    """True while a voice-coach process is still recording this session."""
 
     @cached_property
     def typed(self) -> list[Event]:
@@ -193,9 +202,11 @@ class LoadedSession:
 
     @property
     def end_reason(self) -> str:
-        """How the session ended; a session with no end event was interrupted."""
+        """How the session ended; with no end event: recording (live) or interrupted."""
         end = self.end
-        return str(end.get("reason", "interrupted")) if end else "interrupted"
+        if end:
+            return str(end.get("reason", "interrupted"))
+        return "recording" if self.live else "interrupted"
 
     @property
     def scenario(self) -> str:
@@ -308,6 +319,18 @@ def parse_transcript(lines: list[bytes], source: str) -> tuple[list[dict[str, An
     return events, warnings
 
 
+def _open_up(folder: Path) -> None:
+    """Make a session folder and its sub-folders 0700 again (not following links)."""
+    if folder.is_symlink():
+        return
+    os.chmod(folder, DIR_MODE)
+    for root, dirs, _ in os.walk(folder):
+        for d in dirs:
+            path = Path(root) / d
+            if not path.is_symlink():
+                os.chmod(path, DIR_MODE)
+
+
 class SessionStore:
     """All sessions under one home folder."""
 
@@ -393,7 +416,24 @@ class SessionStore:
             raise TranscriptError(f"{path}: no readable events (the transcript is corrupt)")
         for w in warnings:
             _LOGGER.warning(w)
-        return LoadedSession(sid, folder, events, warnings)
+        return LoadedSession(sid, folder, events, warnings, live=self.is_live(sid))
+
+    def is_live(self, sid: str) -> bool:
+        """True while a voice-coach process holds the session's lock (it is recording)."""
+        try:
+            fd = os.open(self.root / sid / TRANSCRIPT,
+                         os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)  # also drops the shared lock just taken
+        return False
 
     def sessions(self) -> Iterator[LoadedSession]:
         """Every readable session, newest first; unreadable ones are logged and skipped."""
@@ -406,8 +446,15 @@ class SessionStore:
     def delete(self, ref: str) -> str:
         """Remove a session folder and everything in it."""
         sid = self.resolve(ref)
+        folder = self.root / sid
         try:
-            shutil.rmtree(self.root / sid)
+            try:
+                shutil.rmtree(folder)
+            except PermissionError:
+                # A folder voice-coach made (its name is a session id), closed by a chmod:
+                # open it up again, then remove it.
+                _open_up(folder)
+                shutil.rmtree(folder)
         except OSError as exc:
             raise StorageError(f"cannot delete session {sid}: {exc.strerror or exc}") from None
         return sid
