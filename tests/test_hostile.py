@@ -376,3 +376,80 @@ def test_a_live_session_is_listed_as_recording_and_not_deleted(coach_home: Path)
     writer = store.create("coffee-chat", "Jane", mode="text")
     writer.close()
     assert "interrupted" in run_cli(coach_home, ["sessions"]).out
+
+
+# --- 7. explicit modes, nothing chmod'ed that voice-coach did not make, one line ------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_missing_parents_are_made_0700_under_umask_000(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from tests.conftest import cli_cmd, cli_env
+
+    home = tmp_path / "a" / "b" / "home"
+    env = cli_env(home)
+    r = subprocess.run(["sh", "-c", 'umask 000 && exec "$@"', "sh",
+                        *cli_cmd("practice", "--text", "-s", str(QUICK))],
+                       input="hi\n", capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", home, home / "sessions"):
+        assert _mode(folder) == 0o700, folder
+    for session in (home / "sessions").iterdir():
+        assert _mode(session) == 0o700
+        assert all(_mode(f) == 0o600 for f in session.iterdir())
+    from voice_coach import doctor
+
+    old = os.umask(0)
+    try:
+        assert doctor._home_writable(tmp_path / "d" / "e") is None
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "d") == 0o700 and _mode(tmp_path / "d" / "e") == 0o700
+
+
+def test_a_shared_home_is_used_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    monkeypatch.setenv("VOICE_COACH_HOME", str(shared))
+    r = run_cli(shared, ["practice", "--text", "-s", str(QUICK)])
+    assert r.code == 0, r
+    assert _mode(shared) == 0o1777
+    assert _mode(shared / "sessions") == 0o700
+    assert run_cli(shared, ["progress"]).code == 0
+    assert _mode(shared) == 0o1777
+
+
+def test_a_sessions_link_target_is_not_chmodded(tmp_path: Path, coach_home: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    target.chmod(0o755)
+    coach_home.mkdir()
+    (coach_home / "sessions").symlink_to(target)
+    assert _saved_session()
+    assert _mode(target) == 0o755
+    assert len(list(target.iterdir())) == 1
+
+
+def test_permission_problems_are_one_line(coach_home: Path) -> None:
+    _saved_session()
+    (coach_home / "sessions").chmod(0)
+    try:
+        for args in (["sessions"], ["show", "last"], ["practice", "--text", "-s", str(QUICK)]):
+            p = _unprivileged(args, coach_home)
+            assert p.returncode in (2, 4), (args, p.stderr)
+            assert "Traceback" not in p.stderr and "internal error" not in p.stderr, p.stderr
+            assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    finally:
+        (coach_home / "sessions").chmod(0o700)
+    coach_home.chmod(0o500)  # read-only home: the chart cannot be written
+    try:
+        p = _unprivileged(["progress", "--no-audio"], coach_home)
+        assert p.returncode == 4 and "internal error" not in p.stderr, p.stderr
+    finally:
+        coach_home.chmod(0o700)

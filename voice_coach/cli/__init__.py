@@ -48,6 +48,13 @@ class CoachGroup(click.Group):
             sys.exit(0)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except OSError as exc:
+            # A permission problem (or another file error) not turned into a CoachError on
+            # the way: still one line naming the file, exit 4 like other storage problems.
+            where = f" {printable(str(exc.filename))}" if exc.filename else ""
+            click.echo(f"voice-coach: cannot use{where}: "
+                       f"{printable(exc.strerror or str(exc))}", err=True)
+            sys.exit(4)
         except Exception as exc:
             _LOGGER.debug("internal error", exc_info=True)
             click.echo(f"voice-coach: internal error: {type(exc).__name__}: "

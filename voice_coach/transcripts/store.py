@@ -44,10 +44,15 @@ _SAFE_PREFIX = re.compile(r"^[0-9A-Za-z-]+$")
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and make it 0700."""
+    """Create ``path`` and missing parents 0700; an existing folder is never chmod'ed.
+
+    Privacy does not depend on the parents: every session folder is 0700 and every file 0600,
+    so a shared home such as ``/tmp`` (1777) is used as it is and stays as it is.
+    """
+    from voice_coach.fileio import make_private_dirs
+
     try:
-        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        os.chmod(path, DIR_MODE)
+        make_private_dirs(path)
     except OSError as exc:
         raise StorageError(f"cannot create {path}: {exc.strerror or exc}") from None
     return path
@@ -343,8 +348,13 @@ class SessionStore:
 
         ``clock`` (seconds) drives the session timeline; the wall clock by default.
         """
-        ensure_private_dir(self.root.parent)
         ensure_private_dir(self.root)
+        owner = self.root.stat().st_uid
+        if owner != os.geteuid():
+            # Somebody else's folder (made in a shared home before us): they could move or
+            # swap our sessions. Refuse rather than record into it.
+            raise StorageError(f"{self.root} belongs to another user; set VOICE_COACH_HOME "
+                               "to a folder of yours")
         now = datetime.now(UTC)
         base = now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}"
         for n in range(1, 1000):
@@ -352,6 +362,7 @@ class SessionStore:
             folder = self.root / sid
             try:
                 os.mkdir(folder, DIR_MODE)
+                os.chmod(folder, DIR_MODE)  # exactly 0700, whatever the umask
                 break
             except FileExistsError:
                 continue
