@@ -453,3 +453,36 @@ def test_permission_problems_are_one_line(coach_home: Path) -> None:
         assert p.returncode == 4 and "internal error" not in p.stderr, p.stderr
     finally:
         coach_home.chmod(0o700)
+
+
+# --- 8. audio links inside a session are refused ---------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["outside", "/dev/zero", "fifo"])
+def test_audio_links_in_a_session_are_refused(coach_home: Path, tmp_path: Path,
+                                              target: str) -> None:
+    import numpy as np
+
+    from voice_coach.audio.format import write_wav
+    from voice_coach.transcripts.replay import plan_replay
+
+    secret = tmp_path / "secret.wav"
+    write_wav(secret, (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16))
+    store = SessionStore()
+    writer = store.create("coffee-chat", "Jane", mode="voice", interviewer="Alex")
+    writer.append({"type": "prompt", "stage": "greeting", "text": "Hi?", "t": 0.0})
+    writer.append({"type": "answer", "stage": "greeting", "text": "Hello there.", "start": 1.0,
+                   "end": 2.0, "audio": "answer-001.wav", "audio_start": 1.0})
+    writer.end("completed")
+    link = writer.folder / "answer-001.wav"
+    if target == "fifo":
+        os.mkfifo(link)
+    else:
+        link.symlink_to(secret if target == "outside" else Path(target))
+    session = store.load(writer.id)
+    assert session.audio_file(session.answers()[0]) is None
+    assert all(item.audio is None for item in plan_replay(session).items)
+    html = run_cli(coach_home, ["export", writer.id, "-f", "html"])
+    assert html.code == 0 and "data:audio" not in html.out, html.err
+    report = run_cli(coach_home, ["report", writer.id, "--json"])
+    assert report.code == 0, report

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,14 +97,35 @@ def is_outside(name: str) -> bool:
     return candidate.is_absolute() or ".." in candidate.parts
 
 
+MAX_AUDIO_BYTES = 256 << 20
+"""An answer's WAV is minutes long (an hour is 115 MB); a bigger file is not read."""
+
+
 def audio_path(folder: Path, name: Any) -> Path | None:
-    """The audio file an event names, inside ``folder``; None when absent or outside it."""
+    """The audio file an event names, inside ``folder``; None when absent or outside it.
+
+    Outside includes a symbolic link (voice-coach never makes one: it could lead anywhere,
+    even to /dev/zero), anything but a regular file, and an absurdly large file.
+    """
     if not isinstance(name, str) or not name:
         return None
-    if is_outside(name):
+    if is_outside(name) or "\x00" in name:
         _LOGGER.warning("ignoring audio path outside the session folder: %r", name)
         return None
-    return folder / name
+    path = folder / name
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return path  # missing (or unreadable): the caller says so
+    real_folder = os.path.realpath(folder)
+    if (stat.S_ISLNK(info.st_mode)
+            or not os.path.realpath(path).startswith(real_folder + os.sep)):
+        _LOGGER.warning("ignoring audio that is a link: %r", name)
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_AUDIO_BYTES:
+        _LOGGER.warning("ignoring audio that is not a regular file of sane size: %r", name)
+        return None
+    return path
 
 
 @dataclass(frozen=True)
