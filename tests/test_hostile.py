@@ -486,3 +486,143 @@ def test_audio_links_in_a_session_are_refused(coach_home: Path, tmp_path: Path,
     assert html.code == 0 and "data:audio" not in html.out, html.err
     report = run_cli(coach_home, ["report", writer.id, "--json"])
     assert report.code == 0, report
+
+
+# --- 9. long text, many events, early Ctrl-C, absurd --since, odd scenario files, full disk --
+
+
+def test_long_text_is_cut_into_bounded_pieces() -> None:
+    from voice_coach.tts.base import MAX_CHUNK, chunk_text
+
+    text = " ".join(["word"] * 4300) + " " + "x" * 5000 + ". Short one."
+    pieces = chunk_text(text)
+    assert all(0 < len(p) <= MAX_CHUNK for p in pieces)
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "").replace(".", "", 0)
+
+
+@pytest.mark.slow
+def test_say_with_21500_characters_without_punctuation(tmp_path: Path, coach_home: Path) -> None:
+    import subprocess
+    import wave
+
+    from tests.conftest import cli_cmd, cli_env
+
+    out = tmp_path / "long.wav"
+    p = subprocess.run(cli_cmd("say", " ".join(["word"] * 4300), "-o", str(out)),
+                       capture_output=True, text=True, env=cli_env(coach_home), timeout=300)
+    assert p.returncode == 0, p.stderr
+    with wave.open(str(out)) as w:
+        assert w.getnframes() / w.getframerate() > 600  # ~20 minutes of "word word ..."
+
+
+def test_replay_plan_is_linear_in_events(coach_home: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from voice_coach.transcripts import replay
+
+    writer = SessionStore().create("coffee-chat", "Jane", mode="text")
+    with open(writer.path, "ab") as f:
+        for i in range(5000):
+            f.write(json.dumps({"type": "prompt", "text": f"q{i}", "t": i}).encode() + b"\n")
+            f.write(json.dumps({"type": "answer", "text": f"a{i}", "start": i}).encode() + b"\n")
+    writer.close()
+    calls = [0]
+    original = replay.ReplayItem.__eq__
+
+    def counting(self: object, other: object) -> bool:
+        calls[0] += 1
+        return original(self, other)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(replay.ReplayItem, "__eq__", counting)
+    plan = replay.plan_replay(SessionStore().load(writer.id))
+    assert len(plan.items) == 10_000
+    assert calls[0] < 20_000  # was ~N²/2 = 50 million comparisons
+
+
+def test_ctrl_c_while_starting_is_one_line(coach_home: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import cli_env
+
+    for delay in (0.0, 0.02, 0.05, 0.1, 0.2):
+        # What the console script does. -X importtime reports each finished import: interrupt
+        # once the entry point is in (the interpreter's own start-up is Python's business),
+        # while click, the commands and their libraries are still loading.
+        p = subprocess.Popen([sys.executable, "-X", "importtime", "-c",
+                              "from voice_coach.entry import main; main()", "sessions"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=cli_env(coach_home))
+        assert p.stderr is not None
+        seen: list[str] = []
+        for line in p.stderr:
+            seen.append(line)
+            if line.rstrip().endswith("| voice_coach.entry"):
+                break
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        rest = p.stderr.read()
+        p.wait(60)
+        err = "".join(line for line in [*seen, *rest.splitlines(keepends=True)]
+                      if not line.startswith("import time:"))
+        assert "Traceback" not in err, (delay, err)
+        assert p.returncode in (0, 130), (delay, p.returncode, err)
+
+
+@pytest.mark.parametrize("since", ["10000000000d", "9" * 5000 + "d", "0001-01-01"])
+def test_absurd_since_is_not_an_error(coach_home: Path, since: str) -> None:
+    _saved_session()
+    r = run_cli(coach_home, ["sessions", "--since", since])
+    assert r.code == 0 and "UNCAUGHT" not in r.err, r
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "deep-array", "deep-table", "big"])
+def test_odd_scenario_files_are_one_line(coach_home: Path, tmp_path: Path, kind: str) -> None:
+    import resource
+    import subprocess
+
+    from tests.conftest import cli_cmd, cli_env
+
+    path = tmp_path / "odd.toml"
+    if kind == "zero":
+        path = Path("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "deep-array":
+        path.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    elif kind == "deep-table":
+        path.write_text("x = " + "{a = " * 5_000 + "1" + "}" * 5_000 + "\n")
+    else:
+        path.write_text("# " + "x" * (2 << 20) + "\n")
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    for args in (["scenarios", "check", str(path)], ["practice", "--text", "-s", str(path)]):
+        p = subprocess.run(cli_cmd(*args), capture_output=True, text=True, timeout=60,
+                           env=cli_env(coach_home), preexec_fn=limited, input="")
+        assert p.returncode == 2, (args, p.stderr)
+        assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_a_full_disk_at_the_start_leaves_no_session(coach_home: Path) -> None:
+    import resource
+    import signal
+    import subprocess
+
+    from tests.conftest import cli_cmd, cli_env
+
+    def tiny_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20, 20))
+
+    p = subprocess.run(cli_cmd("practice", "--text", "-s", str(QUICK)), input="hi\n",
+                       capture_output=True, text=True, timeout=120, env=cli_env(coach_home),
+                       preexec_fn=tiny_files)
+    assert p.returncode == 4, p.stderr
+    assert "full" in p.stderr and "earlier turns are saved" not in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+    assert list((coach_home / "sessions").iterdir()) == []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -368,16 +370,51 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
     return Scenario(id=path.stem, stages=stages, path=path, **top)
 
 
-def load_scenario_file(path: Path) -> Scenario:
-    """Load and validate one scenario file; problems raise ScenarioError naming file and line."""
+MAX_SCENARIO_BYTES = 1 << 20
+"""A scenario is a few kB; a bigger file (or /dev/zero) is not read."""
+
+
+def _read_scenario_text(path: Path) -> str:
+    """A scenario file's text: a regular file of sane size, in UTF-8 (else ScenarioError)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: a FIFO given as a scenario must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ScenarioError(f"{path}: is a folder, not a scenario file")
+        if not stat.S_ISREG(mode):
+            raise ScenarioError(f"{path}: not a regular file (refused)")
+        data = os.read(fd, MAX_SCENARIO_BYTES + 1)
+        while len(data) <= MAX_SCENARIO_BYTES:
+            more = os.read(fd, MAX_SCENARIO_BYTES + 1 - len(data))
+            if not more:
+                break
+            data += more
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{path}: larger than {MAX_SCENARIO_BYTES >> 20} MB; "
+                            "not a scenario file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: cannot read scenario file ({exc})") from None
+
+
+def load_scenario_file(path: Path) -> Scenario:
+    """Load and validate one scenario file; problems raise ScenarioError naming file and line."""
+    text = _read_scenario_text(path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(f"{path}:1: bad TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)

@@ -116,9 +116,10 @@ def plan_replay(session: LoadedSession, from_turn: int = 1,
     # A heading belongs to the first line shown of its stage, even when earlier ones are skipped.
     shown: list[ReplayItem] = []
     pending: str | None = None
+    chosen_ids = {id(i) for i in chosen}  # a set: linear in the events, not quadratic
     for item in items:
         pending = item.heading or pending
-        if item in chosen:
+        if id(item) in chosen_ids:
             shown.append(_with_heading(item, pending))
             pending = None
     return ReplayPlan(tuple(shown), turn, session.cut_short, session.end_reason)

@@ -69,12 +69,13 @@ def now_iso() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
-def _storage_error(path: Path, exc: OSError) -> StorageError:
+def _storage_error(path: Path, exc: OSError, started: bool = True) -> StorageError:
     # EFBIG (a file-size limit) and EDQUOT (a quota) are a full disk to the user.
+    saved = "; earlier turns are saved" if started else "; the session did not start"
     if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return StorageError(f"the disk is full: cannot write {path}; earlier turns are saved")
+        return StorageError(f"the disk is full: cannot write {path}{saved}")
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return StorageError(f"cannot write {path}: {exc.strerror}; earlier turns are saved")
+        return StorageError(f"cannot write {path}: {exc.strerror}{saved}")
     return StorageError(f"cannot write {path}: {exc.strerror or exc}")
 
 
@@ -106,7 +107,7 @@ class SessionWriter:
                 atomic_write(self.path, _line(first), FILE_MODE)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         except OSError as exc:
-            raise _storage_error(self.path, exc) from None
+            raise _storage_error(self.path, exc, started=False) from None
         self._fd = fd
         try:
             # Held while the session records (released by close, or by the kernel when the
@@ -189,12 +190,12 @@ class LoadedSession:
         """The events, parsed (same order and indices as ``events``)."""
         return parse_events(self.events)
 
-    @property
+    @cached_property
     def start(self) -> dict[str, Any]:
         """The session_start event's fields (empty when missing)."""
         return next((e.to_dict() for e in self.typed if isinstance(e, SessionStart)), {})
 
-    @property
+    @cached_property
     def end(self) -> dict[str, Any] | None:
         """The session_end event's fields, or None when the session was cut short."""
         return next((e.to_dict() for e in reversed(self.typed) if isinstance(e, SessionEnd)),
@@ -367,15 +368,20 @@ class SessionStore:
             except FileExistsError:
                 continue
             except OSError as exc:
-                raise _storage_error(folder, exc) from None
+                raise _storage_error(folder, exc, started=False) from None
         else:  # pragma: no cover - a thousand sessions in one millisecond
             raise StorageError("cannot allocate a session id")
-        return SessionWriter(folder, clock, first={
-            "type": "session_start", "id": sid, "scenario": scenario, "name": name,
-            "started_at": now.astimezone().isoformat(timespec="seconds"),
-            "versions": {"voice_coach": __version__, "python": sys.version.split()[0]},
-            **meta,
-        })
+        try:
+            return SessionWriter(folder, clock, first={
+                "type": "session_start", "id": sid, "scenario": scenario, "name": name,
+                "started_at": now.astimezone().isoformat(timespec="seconds"),
+                "versions": {"voice_coach": __version__, "python": sys.version.split()[0]},
+                **meta,
+            })
+        except StorageError:
+            # Nothing was said yet: leave no empty session folder behind.
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     def ids(self) -> list[str]:
         """Session ids, oldest first."""
