@@ -63,7 +63,13 @@ class CoachGroup(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES = {0: "done", 1: "failure", 2: "bad input", 3: "no audio device",
+              4: "storage (disk full, read-only, permissions)", 130: "interrupted"}
+"""Every exit code voice-coach uses (documented in --help and the README)."""
+
+
+@click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Exit codes: " + ", ".join(f"{c} {m}" for c, m in EXIT_CODES.items()) + ".")
 @click.version_option(__version__, prog_name="voice-coach")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
