@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -225,7 +226,7 @@ def test_interviewer_name_from_a_scenario_is_shown_not_obeyed(coach_home: Path,
 # --- 5. one bad session does not break the commands for all ----------------------------------
 
 
-def _unprivileged(args: list[str], home: Path) -> "subprocess.CompletedProcess[str]":
+def _unprivileged(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     """Run voice-coach without the power to ignore file modes (root keeps it otherwise)."""
     import shutil
     import subprocess

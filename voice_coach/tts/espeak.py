@@ -290,11 +290,15 @@ class EspeakSpeaker(Speaker):
         rate = self.rate_wpm or DEFAULT_RATE_WPM
         worker = self._worker
         pieces = [text] if len(text) <= MAX_CHUNK else chunk_text(text)
-        clips = [worker.call(
-            lambda piece=piece: worker.synth(piece, self._voice_id, rate, self._timeout),
-            # The worker enforces its own timeout; this one only catches a wedged thread.
-            timeout=self._timeout * 2 + 5.0,
-        ) for piece in pieces]
+
+        def one(piece: str) -> Speech:
+            return worker.call(
+                lambda: worker.synth(piece, self._voice_id, rate, self._timeout),
+                # The worker enforces its own timeout; this one only catches a wedged thread.
+                timeout=self._timeout * 2 + 5.0,
+            )
+
+        clips = [one(piece) for piece in pieces]
         if len(clips) == 1:
             return clips[0]
         return Speech(np.concatenate([c.samples for c in clips]).astype(np.int16),
