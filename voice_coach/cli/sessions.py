@@ -38,7 +38,10 @@ def _progress_chart(session: LoadedSession) -> str | None:
 
 
 def _warn_cut_short(session: Any) -> None:
-    if session.cut_short:
+    if session.cut_short and getattr(session, "live", False):
+        click.echo(f"voice-coach: session {session.id} is still being recorded; every turn "
+                   "saved so far is included", err=True)
+    elif session.cut_short:
         click.echo(f"voice-coach: session {session.id} was cut short (the program stopped "
                    "mid-session); every complete turn is included", err=True)
 
