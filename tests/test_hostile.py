@@ -70,6 +70,19 @@ def test_export_through_a_link_keeps_the_link(coach_home: Path, tmp_path: Path) 
     assert link.is_symlink() and "I built a pipeline." in target.read_text()
 
 
+def test_export_to_dev_stdout_writes_to_the_pipe(coach_home: Path) -> None:
+    from tests.conftest import cli_cmd, cli_env
+
+    sid = _saved_session()
+    before = os.lstat("/dev/stdout")
+    p = subprocess.run(cli_cmd("export", sid, "-f", "markdown", "-o", "/dev/stdout"),
+                       capture_output=True, text=True, env=cli_env(coach_home), timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "I built a pipeline." in p.stdout
+    after = os.lstat("/dev/stdout")
+    assert stat.S_ISLNK(after.st_mode) and after.st_ino == before.st_ino
+
+
 def test_export_to_a_socket_is_refused(coach_home: Path, tmp_path: Path) -> None:
     sid = _saved_session()
     path = tmp_path / "sock"
