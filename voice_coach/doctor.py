@@ -19,6 +19,7 @@ from pathlib import Path
 
 from voice_coach import config
 from voice_coach.errors import CoachError
+from voice_coach.fileio import make_private_dirs
 from voice_coach.stt import registry, vosk_engine
 
 _LOGGER = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _has_module(name: str) -> bool:
 def _home_writable(path: Path) -> str | None:
     """None when a file can be created in ``path`` (created if missing), else the error."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path)  # 0700 whatever the umask; an existing folder stays as it is
         with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
             pass
     except OSError as exc:

@@ -316,8 +316,8 @@ class Controller:
         if not self._state.rephrased and self._question:
             self._state.rephrased = True
             template = self._pick(self.scenario.rephrases)
-            line = render(template, prompt=self._question)
-            return [self._say(PromptKind.FOLLOW_UP, self._fill(line), remember=False)]
+            line = self._fill(template, prompt=self._question)
+            return [self._say(PromptKind.FOLLOW_UP, line, remember=False)]
         return self._advance("Let's move on.")
 
     def _choose_followup(self, a: Analysis) -> fu.FollowUp | None:
@@ -329,11 +329,12 @@ class Controller:
         if stage is Stage.GREETING and a.name and not [p for p in a.phrases if p.weight > 1.5]:
             if self._asks_name():
                 return None  # they answered with their name: greet and move on
-            line = self._fill(f"Nice to meet you, {a.name}! What do you do at the moment?")
+            line = self._fill("Nice to meet you, {user}! What do you do at the moment?",
+                              user=a.name)
             return fu.FollowUp(line, "") if line not in self._said else None
-        rule = fu.by_rules(a, spec.followups, self._state.used_rules)
+        rule = fu.by_rules(a, spec.followups, self._state.used_rules, self._values())
         if rule is not None:
-            line = self._fill(rule.text)
+            line = rule.text
             if line not in self._said:
                 assert rule.rule is not None
                 self._state.used_rules.add(rule.rule)
@@ -343,9 +344,9 @@ class Controller:
             probe = self._pick_unsaid(self.scenario.probes)
             if probe:
                 return fu.FollowUp(probe, "")
-        kind = fu.by_kind(a, stage, self._rng, self._said)
+        kind = fu.by_kind(a, stage, self._rng, self._said, self._values())
         if kind is not None:
-            return fu.FollowUp(self._fill(kind.text), kind.phrase)
+            return kind
         if stage is Stage.DISCUSSION or n_words < 10:
             return fu.generic(stage, self._rng, self._said)
         return None
@@ -409,7 +410,7 @@ class Controller:
             points.append(f"your question about {_topic_words(self._asked[0])}")
         if len(points) < 2:
             return self._fill(spec.summary_empty)
-        return self._fill(render(spec.summary, points=lang.join_points(points[:4])))
+        return self._fill(spec.summary, points=lang.join_points(points[:4]))
 
     def _summary_points(self) -> list[str]:
         """Two or three of the user's own points, discussion first, well-formed."""
@@ -435,11 +436,11 @@ class Controller:
     def _close(self, reason: EndReason) -> list[Event]:
         spec = self.scenario.stage(Stage.WRAP_UP)
         if reason is EndReason.COMPLETED:
-            text = f"{self._fill(spec.next_steps)} {self._fill(spec.closing)}"
+            text = self._fill(f"{spec.next_steps} {spec.closing}")
         else:
-            text = "Of course, let's stop here. Thank you for your time, {name}."
+            text = self._fill("Of course, let's stop here. Thank you for your time, {name}.")
         self.finished, self.end_reason = True, reason
-        return [self._say(PromptKind.CLOSING, self._fill(text))]
+        return [self._say(PromptKind.CLOSING, text)]
 
     # --- commands -----------------------------------------------------------------------
 
@@ -479,10 +480,15 @@ class Controller:
             self._question = question or text
         return Prompt(self.stage, kind, text, phrase=phrase)
 
-    def _fill(self, template: str) -> str:
+    def _values(self) -> dict[str, str]:
+        """The scenario's own placeholder values."""
         s = self.scenario
-        return render(template, name=self.name, interviewer=s.interviewer,
-                      company=s.company, role=s.role)
+        return {"name": self.name, "interviewer": s.interviewer, "company": s.company,
+                "role": s.role}
+
+    def _fill(self, template: str, **extra: str) -> str:
+        # One pass over the scenario's template: values (the name, the user's words) are data.
+        return render(template, **self._values(), **extra)
 
     def _ack(self, a: Analysis) -> str:
         return self._acks.pick(a.tone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from voice_coach.interview import language as lang
@@ -120,14 +120,14 @@ def _usable(p: Phrase) -> bool:
 
 
 def by_rules(analysis: Analysis, rules: Sequence[FollowUpRule], used: set[int],
-             ) -> FollowUp | None:
+             values: Mapping[str, str]) -> FollowUp | None:
     """A scenario rule whose keyword is in one of the answer's two most relevant phrases
     (or, for verb-like keywords such as "moved", in an asserted clause)."""
     phrases = [p for p in analysis.phrases if _usable(p)][:2]
     for p in phrases:
         for i, rule in enumerate(rules):
             if i not in used and any(_phrase_has(p, k) for k in rule.keywords):
-                return FollowUp(render(rule.prompt, phrase=p.text), p.text, i)
+                return FollowUp(render(rule.prompt, **values, phrase=p.text), p.text, i)
     for i, rule in enumerate(rules):
         if i in used:
             continue
@@ -137,12 +137,12 @@ def by_rules(analysis: Analysis, rules: Sequence[FollowUpRule], used: set[int],
             if _verbish(keyword) and (verb_slot or keyword.endswith("ly")):
                 echoed = lang.echo_phrase(analysis.asserted, keyword)
                 if echoed:
-                    return FollowUp(render(rule.prompt, phrase=echoed), echoed, i)
+                    return FollowUp(render(rule.prompt, **values, phrase=echoed), echoed, i)
     return None
 
 
 def by_kind(analysis: Analysis, stage: Stage, rng: random.Random,
-            said: set[str]) -> FollowUp | None:
+            said: set[str], values: Mapping[str, str]) -> FollowUp | None:
     """The most relevant phrase of the answer, in the template for its kind."""
     for p in analysis.phrases:
         if not _usable(p):
@@ -150,7 +150,7 @@ def by_kind(analysis: Analysis, stage: Stage, rng: random.Random,
         templates = list(KIND_TEMPLATES[p.kind])
         rng.shuffle(templates)
         for t in templates:
-            text = render(t, phrase=p.text)
+            text = render(t, **values, phrase=p.text)
             text = text[:1].upper() + text[1:]
             if text not in said:
                 return FollowUp(text, p.text)
