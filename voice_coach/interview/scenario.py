@@ -399,7 +399,7 @@ MAX_SCENARIO_BYTES = 1 << 20
 """A scenario is a few kB; a bigger file (or /dev/zero) is not read."""
 
 
-def _read_scenario_text(path: Path) -> str:
+def read_scenario_text(path: Path) -> str:
     """A scenario file's text: a regular file of sane size, in UTF-8 (else ScenarioError)."""
     try:
         # O_NONBLOCK: a FIFO given as a scenario must not wait for a writer.
@@ -435,7 +435,7 @@ def _read_scenario_text(path: Path) -> str:
 
 def load_scenario_file(path: Path) -> Scenario:
     """Load and validate one scenario file; problems raise ScenarioError naming file and line."""
-    text = _read_scenario_text(path)
+    text = read_scenario_text(path)
     try:
         data = tomllib.loads(text)
     except RecursionError:
