@@ -1,9 +1,15 @@
-"""Moonshine base (English) recognizer: segments decoded at pauses in a low-priority worker.
+"""Moonshine base (English) recognizer: segments decoded at pauses in a low-priority process.
 
 The segmenting (VAD-gated segments cut at pauses, decoded in one background worker while
 the user speaks, a speculative tail when silence begins) is the whisper recognizer's; this
-class swaps in Moonshine, caps segments at Moonshine's 64 s, and runs its worker (and the
-onnxruntime threads it creates) at a lower priority than the audio path and the UI.
+class swaps in Moonshine, also cuts long segments at short word gaps, caps them at 30 s
+(Moonshine takes at most 64 s), and decodes in a child process at a lower priority, so the
+audio path and the UI never wait for it.
+
+For the session loop: ``finish_async()`` returns a future of the transcript at once (wait on
+it with a timeout to show "thinking..." or bridge with "Mm."; ``start()`` for the next
+utterance does not cancel it); ``busy`` says whether decoding is queued or running, and
+``on_busy`` (called from the worker thread) tells when it starts and stops.
 """
 
 from __future__ import annotations
