@@ -192,6 +192,8 @@ def main() -> None:
     os.environ.setdefault(config.CACHE_ENV, str(config.cache_dir()))
     os.environ.setdefault("VOICE_COACH_HOME", tempfile.mkdtemp(prefix="bench-latency-"))
     busy = start_busy_loops(args.load)
+    # A timeout's SIGTERM must still stop the busy loops (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         run(args)
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -81,7 +82,12 @@ def main() -> None:
         player.close()
         source.close()
     end = proc_status_mb("VmRSS")
-    peak = proc_status_mb("VmHWM")
+    own_peak = proc_status_mb("VmHWM")
+    session.recognizer().close()  # a decoder process (moonshine) is waited for: counted below
+    # The largest child (the decoder process; espeak calls are small): an upper bound on the
+    # session's total, as if both peaked at once.
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = own_peak + child_peak
     after5 = rss[5] if len(rss) > 5 else rss[-1]
     target = TARGETS_MB.get(args.engine)
     out = {
@@ -90,6 +96,8 @@ def main() -> None:
         "tts": args.tts,
         "turns": result.answers,
         "peak_rss_mb": round(peak),
+        "own_peak_rss_mb": round(own_peak),
+        "largest_child_peak_rss_mb": round(child_peak),
         "rss_before_imports_mb": round(baseline),
         "rss_after_turn5_mb": round(after5),
         "rss_end_mb": round(end),

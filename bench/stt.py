@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -115,7 +116,9 @@ def child(variant: str, items_file: Path, noise_db: float | None = None) -> None
     # VmHWM, not ru_maxrss: the child's ru_maxrss starts at the parent's (piper loaded there).
     from _common import proc_status_mb
 
-    peak_mb = proc_status_mb("VmHWM")
+    # Plus the largest child: Moonshine decodes in its own process (waited for by close()).
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = proc_status_mb("VmHWM") + children_mb
     print(json.dumps({
         "engine": variant,
         "model": rec.model_name,

@@ -227,3 +227,17 @@ def test_recognizer_cuts_long_speech_without_pauses() -> None:
     rec.finish()
     assert len(model.calls) == 3 and max(model.calls) <= 3.0 + 0.2
     rec.close()
+
+
+def test_base_finish_async_is_a_done_future() -> None:
+    from voice_coach.stt.base import Recognizer, Transcript
+
+    class Counting(Recognizer):
+        def transcribe(self, samples: np.ndarray) -> Transcript:  # type: ignore[override]
+            return self.from_words([], text=f"{len(samples)} samples")
+
+    rec = Counting()
+    rec.start()
+    rec.accept(np.zeros(480, np.int16))
+    future = rec.finish_async()
+    assert future.done() and future.result().text == "480 samples"

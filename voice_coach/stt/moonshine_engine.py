@@ -1,9 +1,15 @@
-"""Moonshine base (English) recognizer: segments decoded at pauses in a low-priority worker.
+"""Moonshine base (English) recognizer: segments decoded at pauses in a low-priority process.
 
 The segmenting (VAD-gated segments cut at pauses, decoded in one background worker while
 the user speaks, a speculative tail when silence begins) is the whisper recognizer's; this
-class swaps in Moonshine, caps segments at Moonshine's 64 s, and runs its worker (and the
-onnxruntime threads it creates) at a lower priority than the audio path and the UI.
+class swaps in Moonshine, also cuts long segments at short word gaps, caps them at 30 s
+(Moonshine takes at most 64 s), and decodes in a child process at a lower priority, so the
+audio path and the UI never wait for it.
+
+For the session loop: ``finish_async()`` returns a future of the transcript at once (wait on
+it with a timeout to show "thinking..." or bridge with "Mm."; ``start()`` for the next
+utterance does not cancel it); ``busy`` says whether decoding is queued or running, and
+``on_busy`` (called from the worker thread) tells when it starts and stops.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 
 from voice_coach.audio.format import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, Pcm
 from voice_coach.stt.base import Transcript, Word
+from voice_coach.stt.moonshine_child import MoonshineProcess
 from voice_coach.stt.moonshine_model import MAX_SECONDS, MoonshineModel, spread_words, voiced_spans
 from voice_coach.stt.whisper_engine import (
     SpeechTest,
@@ -39,9 +46,13 @@ class MoonshineSettings:
 
     threads: int = 2
     """onnxruntime intra-op threads; 2 measured twice as fast as 1 on 2 cores."""
+    process: bool = True
+    """Decode in a child process: in a thread, the decoder's Python loop shares the GIL with
+    the session loop, and on a busy machine a descheduled GIL holder froze the session's
+    audio reading for up to 1.9 s."""
     nice: int = 2
-    """Niceness added to the decoding threads: the audio path and the UI win a contended
-    core, while the decoder still gets most of its share next to ordinary busy programs."""
+    """Niceness added to the decoder (its process, or its thread): the audio path and the UI
+    win a contended core, while the decoder keeps most of its share next to busy programs."""
     vad_mode: int = 2
     """webrtcvad aggressiveness, 0..3."""
     pause_ms: int = 300
@@ -105,8 +116,17 @@ class MoonshineRecognizer(WhisperRecognizer):
         # Wait for the load here: a missing package or failed conversion is a creation error.
         self._model = self._worker.submit(self._load).result()
 
-    def _load(self) -> MoonshineModel:
-        """Lower this worker thread's priority, then load (ORT threads inherit the niceness)."""
+    def _load(self) -> MoonshineModel | MoonshineProcess:
+        """Start the decoder process, or lower this worker thread's priority and load here
+        (onnxruntime's threads inherit the niceness of the thread that creates them)."""
+        if self._given_model is None and self.moonshine.process:
+            from voice_coach.stt.moonshine_convert import ensure_converted
+
+            found = ensure_converted(self._cache)
+            settings = self.moonshine
+            return MoonshineProcess(
+                found.encoder, found.decoder, found.tokenizer, settings.threads, settings.nice
+            )
         if self.moonshine.nice > 0 and hasattr(os, "setpriority"):
             try:
                 tid = threading.get_native_id()
@@ -231,6 +251,12 @@ class MoonshineRecognizer(WhisperRecognizer):
     def finish(self) -> Transcript:
         """Decode what is left (or reuse the speculation) and join the segments in order."""
         return self.finish_async().result()
+
+    def close(self) -> None:
+        """Stop the worker thread and the decoder process."""
+        super().close()
+        if isinstance(self._model, MoonshineProcess):
+            self._model.close()
 
     def _transcript(self, words: list[Word]) -> Transcript:
         """A Transcript from Moonshine words (carrying their own punctuation)."""
