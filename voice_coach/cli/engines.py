@@ -24,7 +24,7 @@ _LOGGER = logging.getLogger(__name__)
 @click.command()
 @click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--engine", "-e", default="auto", show_default=True,
-              help="auto, vosk, whisper or sphinx.")
+              help="auto, moonshine, vosk, whisper or sphinx.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
               help="Model folder for the engine (a vosk model folder, for example).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with word timings.")

@@ -116,7 +116,7 @@ def speech_options(f: Any) -> Any:
     """Options shared by the spoken commands."""
     for option in reversed([
         click.option("--engine", default="auto", show_default=True,
-                     help="Speech-to-text engine: auto, vosk, whisper or sphinx."),
+                     help="Speech-to-text engine: auto, moonshine, vosk, whisper or sphinx."),
         click.option("--model", type=click.Path(path_type=Path), default=None,
                      help="A vosk model folder."),
         click.option("--tts", default="espeak", show_default=True,
