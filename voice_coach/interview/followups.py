@@ -30,6 +30,10 @@ KIND_TEMPLATES: dict[PhraseKind, tuple[str, ...]] = {
         "Oh, {phrase}! How did you get into that?",
         "{phrase} - what do you enjoy most about it?",
     ),
+    PhraseKind.ROLE: (
+        "How did you become {phrase}?",
+        "What do you enjoy most about being {phrase}?",
+    ),
     PhraseKind.PLACE: (
         "Oh, {phrase}! What's it like there?",
     ),
