@@ -361,6 +361,13 @@ _LEADING_DROP = frozenset({"mostly", "about", "just", "only", "really", "also", 
                            "maybe", "probably", "like", "some", "basically", "actually"})
 
 
+def _cache_key(text: str) -> str:
+    """The text with spacing tidied: a recogniser's partial and final text often differ only
+    in spaces ("pipeline ." vs "pipeline.")."""
+    text = re.sub(r"\s+", " ", text.strip())
+    return re.sub(r"\s+([.,!?;:])", r"\1", text)
+
+
 class _Unavailable(Exception):
     """The language models could not be loaded."""
 
@@ -486,7 +493,7 @@ class NlpAnalyzer:
     def analyze(self, text: str) -> Analysis:
         """Parse and classify one utterance (cached: the session may have done it already,
         or may be doing it right now in another thread: then this waits for that result)."""
-        text = text.strip()
+        text = _cache_key(text)
         with self._lock:
             cached = self._cache.get(text)
             if cached is not None:
@@ -531,7 +538,9 @@ class NlpAnalyzer:
         question = " ".join(s.text.strip() for s in question_sents)
         act = _rule_act(text, bool(question_sents), len(phrases))
         n_words = len(lang.words(text))
-        if act is Act.STATEMENT and n_words <= 20:
+        if act is Act.STATEMENT and n_words <= 12 and not phrases:
+            # Only short answers with nothing concrete in them can be a disclosure or hedge the
+            # rules missed; long ones skip the embedding (it would sit on the reply's path).
             act = self._act_by_meaning(text, act)
         statement_words = n_words - len(lang.words(question))
         topic = _topic(question_sents) if question_sents else ""
