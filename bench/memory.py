@@ -22,7 +22,7 @@ from typing import Any
 from _common import machine, proc_status_mb
 
 DATA = Path(__file__).resolve().parent / "data"
-TARGETS_MB = {"whisper": 400, "sphinx": 250}
+TARGETS_MB = {"whisper": 500, "sphinx": 250}  # whisper: with the language models (issue 12)
 
 
 def main() -> None:
