@@ -852,8 +852,9 @@ def _weight(head: Any, kind: PhraseKind, text: str, counts: dict[str, int]) -> f
     return float(w)
 
 
-_VAGUE_TOPICS = frozenset({"company", "role", "team", "job", "people", "place", "office",
-                           "you", "it", "that", "this", "anything", "something"})
+_VAGUE_TOPICS = frozenset({"company", "role", "team", "job", "people", "place", "you", "it",
+                           "that", "this", "anything", "something", "chat", "day", "now",
+                           "here", "there"})
 
 
 def _topic(question_sents: list[Any]) -> str:
@@ -877,9 +878,9 @@ def _topic(question_sents: list[Any]) -> str:
                 t.lower_, t.text if t.pos_ == "PROPN" else t.lower_) for t in toks]
             if not words:
                 continue
-            score = {"dobj": 3.0, "nsubj": 2.5, "attr": 2.0, "pobj": 1.5}.get(root.dep_, 1.0)
             if root.lower_ in _VAGUE_TOPICS:
-                score -= 3.0
+                continue  # "the role", "the team": naming them says nothing
+            score = {"dobj": 3.0, "nsubj": 2.5, "attr": 2.0, "pobj": 1.5}.get(root.dep_, 1.0)
             score += 0.5 * len(words)
             text = _join(toks, words)
             if best is None or score > best[0]:
