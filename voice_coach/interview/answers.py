@@ -20,6 +20,9 @@ BANK_MARGIN = 0.01
 FACT_MIN = 0.86
 """Least e5 query-to-passage cosine for a fact to answer a question."""
 SMALL_TALK_MIN = 0.9
+UNGROUNDED_PENALTY = 0.03
+"""Taken off when the question's topic words appear nowhere in the entry."""
+_VAGUE_TOPIC_WORDS = frozenset({"team", "company", "role", "job", "people", "work", "thing"})
 KEYWORD_BONUS = 0.03
 """A bank keyword said in the question nudges its entry (meaning still decides)."""
 
@@ -130,6 +133,17 @@ class Answerer:
                        if entry_topic(self.bank[i]) != topic), 0.0)
         return self.bank[best], per_entry[best], per_entry[best] - runner
 
+    def _grounded(self, topic: str, entry: BankAnswer) -> bool:
+        """Whether the thing asked about is named anywhere in the entry (else it may only be
+        near it in meaning: "free lunch at the office" is not "working from the office")."""
+        words = {lang.stem(w) for w in lang.content_words(topic)} - _VAGUE_TOPIC_WORDS
+        if not words:
+            return True
+        text = " ".join((entry.question, *entry.examples, *entry.keywords, entry.answer,
+                         entry.topic))
+        have = {lang.stem(w) for w in lang.words(text)}
+        return bool(words & have)
+
     def _match_keywords(self, question: str) -> tuple[BankAnswer | None, float, float]:
         """Without a meaning model: keywords and shared words (scaled to the same scale)."""
         scores = [lang.match_score(question, e.keywords, e.question) for e in self.bank]
@@ -145,6 +159,8 @@ class Answerer:
         """The best honest answer to the question in ``analysis``."""
         question = analysis.question or analysis.text
         entry, score, margin = self.match_bank(question)
+        if entry is not None and not self._grounded(analysis.topic, entry):
+            score -= UNGROUNDED_PENALTY
         if entry is not None and score >= BANK_MIN and margin >= BANK_MARGIN:
             text = self._fill(entry.answer)
             return Reply(first_sentence(text) if brief else text, f"bank:{entry_topic(entry)}")

@@ -418,7 +418,7 @@ class Controller:
         heads: set[str] = set()
         for stage in SUMMARY_ORDER:
             per_answer = [a for s, a in self._analyses if s is stage
-                          and a.act in (Act.STATEMENT, Act.DISCLOSURE, Act.QUESTION)]
+                          and a.act in (Act.STATEMENT, Act.QUESTION)]
             for a in per_answer:
                 best = next((p for p in a.phrases if _summarisable(p, stage)
                              and p.head not in heads), None)
@@ -505,7 +505,7 @@ class Controller:
 
 
 def _summarisable(p: Phrase, stage: Stage) -> bool:
-    if p.kind in (PhraseKind.PERSON, PhraseKind.PLACE) or p.weight < 1.5:
+    if p.kind in (PhraseKind.PERSON, PhraseKind.PLACE, PhraseKind.ROLE) or p.weight < 1.5:
         return False
     return stage is not Stage.GREETING or p.kind is not PhraseKind.EVENT
 

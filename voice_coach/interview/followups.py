@@ -30,6 +30,10 @@ KIND_TEMPLATES: dict[PhraseKind, tuple[str, ...]] = {
         "Oh, {phrase}! How did you get into that?",
         "{phrase} - what do you enjoy most about it?",
     ),
+    PhraseKind.ROLE: (
+        "How did you become {phrase}?",
+        "What do you enjoy most about being {phrase}?",
+    ),
     PhraseKind.PLACE: (
         "Oh, {phrase}! What's it like there?",
     ),
@@ -147,7 +151,10 @@ def by_kind(analysis: Analysis, stage: Stage, rng: random.Random,
     for p in analysis.phrases:
         if not _usable(p):
             continue
-        templates = list(KIND_TEMPLATES[p.kind])
+        kind = p.kind
+        if kind is PhraseKind.HOBBY and stage is Stage.DISCUSSION:
+            kind = PhraseKind.WORK  # "I build X" at work is not a pastime
+        templates = list(KIND_TEMPLATES[kind])
         rng.shuffle(templates)
         for t in templates:
             text = render(t, **values, phrase=p.text)

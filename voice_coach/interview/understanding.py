@@ -57,6 +57,8 @@ class PhraseKind(StrEnum):
     EVENT = "event"
     HOBBY = "hobby"
     PLACE = "place"
+    ROLE = "role"
+    """What the user is or was ("a data engineer", "a secondary school teacher")."""
     THING = "thing"
 
 
@@ -325,9 +327,14 @@ _WORK_HEADS = frozenset(
     dashboard dashboards app apps tool tools flow flows page pages portal redesign migration
     script scripts scheduler simulator schema layer system systems prototype prototypes
     platform model models job jobs library framework feature features tests test queries
-    query report reports checkout study studies research interviews design designs firmware
+    query report reports checkout study studies firmware
     controller screen bug bugs plan reconciliation integration module website site
     simulation product products alerting keys logic""".split()
+)
+_ROLE_HEADS = frozenset(
+    """teacher engineer designer developer analyst manager accountant student graduate nurse
+    scientist researcher consultant lead architect programmer tester writer marketer
+    administrator officer assistant intern founder freelancer""".split()
 )
 _TECH = frozenset(
     """python sql kafka spark java javascript typescript rust go golang postgres postgresql
@@ -352,6 +359,13 @@ _SUBJECTIVE = frozenset({"great", "good", "nice", "amazing", "interesting", "lov
                          "proudest", "biggest", "main"})
 _LEADING_DROP = frozenset({"mostly", "about", "just", "only", "really", "also", "even",
                            "maybe", "probably", "like", "some", "basically", "actually"})
+
+
+def _cache_key(text: str) -> str:
+    """The text with spacing tidied: a recogniser's partial and final text often differ only
+    in spaces ("pipeline ." vs "pipeline.")."""
+    text = re.sub(r"\s+", " ", text.strip())
+    return re.sub(r"\s+([.,!?;:])", r"\1", text)
 
 
 class _Unavailable(Exception):
@@ -447,14 +461,20 @@ class NlpAnalyzer:
         _, e5 = self._models()
         # e5 embeds questions ("query: ") and searchable answers ("passage: ") differently.
         prefix = "p:" if passages else "q:"
+        embed = e5.passage if passages else e5.query
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if prefix + t not in self._vectors))
-            if missing:
-                embed = e5.passage if passages else e5.query
-                for t, v in zip(missing, np.asarray(embed(missing)), strict=True):
-                    self._vectors[prefix + t] = v
-            if not texts:
-                return np.zeros((0, 384))
+        # Small batches, each under the lock: a warm-up embedding the whole answer bank must
+        # not hold up the analysis of an answer for seconds.
+        for i in range(0, len(missing), 4):
+            with self._lock:
+                batch = [t for t in missing[i : i + 4] if prefix + t not in self._vectors]
+                if batch:
+                    for t, v in zip(batch, np.asarray(embed(batch)), strict=True):
+                        self._vectors[prefix + t] = v
+        if not texts:
+            return np.zeros((0, 384))
+        with self._lock:
             return np.stack([self._vectors[prefix + t] for t in texts])
 
     # -- interface --
@@ -473,7 +493,7 @@ class NlpAnalyzer:
     def analyze(self, text: str) -> Analysis:
         """Parse and classify one utterance (cached: the session may have done it already,
         or may be doing it right now in another thread: then this waits for that result)."""
-        text = text.strip()
+        text = _cache_key(text)
         with self._lock:
             cached = self._cache.get(text)
             if cached is not None:
@@ -518,7 +538,9 @@ class NlpAnalyzer:
         question = " ".join(s.text.strip() for s in question_sents)
         act = _rule_act(text, bool(question_sents), len(phrases))
         n_words = len(lang.words(text))
-        if act is Act.STATEMENT and n_words <= 20:
+        if act is Act.STATEMENT and n_words <= 12 and not phrases:
+            # Only short answers with nothing concrete in them can be a disclosure or hedge the
+            # rules missed; long ones skip the embedding (it would sit on the reply's path).
             act = self._act_by_meaning(text, act)
         statement_words = n_words - len(lang.words(question))
         topic = _topic(question_sents) if question_sents else ""
@@ -763,12 +785,16 @@ def _well_formed(doc: Any, start: int, end: int, head: Any, excluded: set[int],
             words.append(low)
         if t.whitespace_ == "" and i + 1 < len(toks) and toks[i + 1].text in ("'s", "'"):
             continue
+    kind = _kind(head, toks)
+    if kind is PhraseKind.ROLE and words[0] == "the" and len(words) > 1:
+        # What someone is keeps its indefinite article: "a data engineer".
+        words[0] = "an" if words[1][:1] in "aeiou" else "a"
     text = _join(toks, words)
     if len(lang.content_words(text)) == 0 or len(words) > 7:
         return None
     if set(words) <= _SELF | {"you", "your"}:
         return None
-    return text, _kind(head, toks)
+    return text, kind
 
 
 def _join(toks: list[Any], words: list[str]) -> str:
@@ -788,6 +814,8 @@ def _kind(head: Any, toks: list[Any]) -> PhraseKind:
         return PhraseKind.PLACE
     if head.lower_ in _EVENT_HEADS or head.ent_type_ == "EVENT":
         return PhraseKind.EVENT
+    if head.lower_ in _ROLE_HEADS and head.dep_ in ("attr", "appos"):
+        return PhraseKind.ROLE
     if head.lower_ in _WORK_HEADS or head.lemma_.lower() in _WORK_HEADS:
         return PhraseKind.WORK
     if head.tag_ == "VBG" or head.lower_.endswith("ing"):
@@ -814,6 +842,7 @@ def _weight(head: Any, kind: PhraseKind, text: str, counts: dict[str, int]) -> f
     elif head.dep_ == "conj":
         w += 0.8
     w += {PhraseKind.WORK: 1.0, PhraseKind.TECHNOLOGY: 0.8, PhraseKind.HOBBY: 0.9,
+          PhraseKind.ROLE: 0.5,
           PhraseKind.EVENT: 0.6, PhraseKind.PLACE: 0.4, PhraseKind.THING: 0.3,
           PhraseKind.PERSON: -1.5}[kind]
     n = len(text.split())
@@ -823,8 +852,9 @@ def _weight(head: Any, kind: PhraseKind, text: str, counts: dict[str, int]) -> f
     return float(w)
 
 
-_VAGUE_TOPICS = frozenset({"company", "role", "team", "job", "people", "place", "office",
-                           "you", "it", "that", "this", "anything", "something"})
+_VAGUE_TOPICS = frozenset({"company", "role", "team", "job", "people", "place", "you", "it",
+                           "that", "this", "anything", "something", "chat", "day", "now",
+                           "here", "there"})
 
 
 def _topic(question_sents: list[Any]) -> str:
@@ -848,9 +878,9 @@ def _topic(question_sents: list[Any]) -> str:
                 t.lower_, t.text if t.pos_ == "PROPN" else t.lower_) for t in toks]
             if not words:
                 continue
-            score = {"dobj": 3.0, "nsubj": 2.5, "attr": 2.0, "pobj": 1.5}.get(root.dep_, 1.0)
             if root.lower_ in _VAGUE_TOPICS:
-                score -= 3.0
+                continue  # "the role", "the team": naming them says nothing
+            score = {"dobj": 3.0, "nsubj": 2.5, "attr": 2.0, "pobj": 1.5}.get(root.dep_, 1.0)
             score += 0.5 * len(words)
             text = _join(toks, words)
             if best is None or score > best[0]:
