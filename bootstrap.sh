@@ -48,8 +48,8 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 
-extras="whisper"
-[ "$what" = test ] && extras="whisper,dev"
+extras="whisper,moonshine"
+[ "$what" = test ] && extras="whisper,moonshine,dev"
 stamp=".venv/.voice-coach-$extras-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   say "installing voice-coach[$extras] into .venv"
@@ -61,6 +61,8 @@ if [ ! -f "$stamp" ]; then
   pip_install -e ".[$extras]"
   touch "$stamp"
 fi
+# Convert Moonshine's shipped weights once now (a few seconds) rather than at the first answer.
+.venv/bin/python -m voice_coach.stt.moonshine_convert || say "Moonshine not prepared: it converts on first use"
 
 # The audio end-of-turn model (smart-turn v3.2, BSD-2) ships inside the pipecat-ai wheel: take
 # only that file (pip download --no-deps), never the framework. Without it answers still end,

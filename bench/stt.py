@@ -2,7 +2,10 @@
 
 Each engine runs in its own subprocess so load time and peak RSS are its own.
 Usage: python bench/stt.py [--voices en-us,en-gb] [--engines whisper,sphinx,...]
+                           [--set synthetic|real] [--noise SNR_DB]
 Voices are espeak-ng voice names, or "piper" for the joe-us piper voice if installed.
+``--set real`` uses the real recorded speech in tests/data/real_speech instead of voices;
+``--noise 10`` adds white noise at 10 dB below each clip's speech level.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ DEVSET = ROOT / "tests" / "data" / "stt_devset.txt"
 
 # name -> (registry engine, constructor keyword arguments as JSON-able dict)
 VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
+    "moonshine": ("moonshine", {}),
     "vosk": ("vosk", {}),
     "whisper": ("whisper", {}),
     "whisper-beam1": ("whisper", {"beam_size": 1}),
@@ -56,7 +60,27 @@ def synthesise(voices: list[str], folder: Path) -> list[tuple[str, str]]:
     return items
 
 
-def child(variant: str, items_file: Path) -> None:
+REALSPEECH = ROOT / "tests" / "data" / "real_speech"
+
+
+def real_items() -> list[tuple[str, str]]:
+    """The real recorded clips and their transcripts."""
+    lines = (REALSPEECH / "transcripts.tsv").read_text().splitlines()[1:]
+    return [(str(REALSPEECH / f), text) for f, text, *_ in (ln.split("\t") for ln in lines)]
+
+
+def add_noise(samples: object, snr_db: float, seed: int) -> object:
+    """White noise at ``snr_db`` below the clip's loud-part level (seeded, reproducible)."""
+    import numpy as np
+
+    audio = np.asarray(samples, np.float64)
+    loud = audio[np.abs(audio) > 0.1 * np.abs(audio).max()] if audio.size else audio
+    level = float(np.sqrt(np.mean(loud**2))) if loud.size else 0.0
+    noise = np.random.default_rng(seed).standard_normal(audio.size) * level / 10 ** (snr_db / 20)
+    return np.clip(audio + noise, -32768, 32767).astype(np.int16)
+
+
+def child(variant: str, items_file: Path, noise_db: float | None = None) -> None:
     """Measure one engine variant (runs in a subprocess) and print one JSON object."""
     from voice_coach.audio.format import SAMPLE_RATE, read_audio
     from voice_coach.stt.wer import corpus_wer
@@ -64,6 +88,8 @@ def child(variant: str, items_file: Path) -> None:
     engine, options = VARIANTS[variant]
     items = json.loads(items_file.read_text())
     audio = [(read_audio(path), text) for path, text in items]
+    if noise_db is not None:
+        audio = [(add_noise(a, noise_db, i), t) for i, (a, t) in enumerate(audio)]
     began = time.perf_counter()
     if engine == "whisper":
         from voice_coach.stt.whisper_engine import WhisperRecognizer, WhisperSettings
@@ -87,7 +113,12 @@ def child(variant: str, items_file: Path) -> None:
         seconds += len(samples) / SAMPLE_RATE
         pairs.append((text, hyp))
     rec.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: the child's ru_maxrss starts at the parent's (piper loaded there).
+    from _common import proc_status_mb
+
+    # Plus the largest child: Moonshine decodes in its own process (waited for by close()).
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = proc_status_mb("VmHWM") + children_mb
     print(json.dumps({
         "engine": variant,
         "model": rec.model_name,
@@ -106,19 +137,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--voices", default="en-us,en-gb")
     parser.add_argument("--engines", default=",".join(VARIANTS))
+    parser.add_argument("--set", choices=["synthetic", "real"], default="synthetic")
+    parser.add_argument("--noise", type=float, help="add white noise at this SNR in dB")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--items", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.items)
+        child(args.child, args.items, args.noise)
         return
     results = []
     with tempfile.TemporaryDirectory(prefix="stt-bench-") as tmp:
         items_file = Path(tmp) / "items.json"
-        items_file.write_text(json.dumps(synthesise(args.voices.split(","), Path(tmp))))
+        if args.set == "real":
+            items, args.voices = real_items(), "real"
+        else:
+            items = synthesise(args.voices.split(","), Path(tmp))
+        items_file.write_text(json.dumps(items))
+        noise = ["--noise", str(args.noise)] if args.noise is not None else []
         for variant in args.engines.split(","):
             proc = subprocess.run(
-                [sys.executable, __file__, "--child", variant, "--items", str(items_file)],
+                [sys.executable, __file__, "--child", variant, "--items", str(items_file), *noise],
                 capture_output=True, text=True, check=False,
             )
             lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -128,6 +166,7 @@ def main() -> None:
                 reason = (proc.stderr.strip().splitlines() or ["failed"])[-1]
                 result = {"engine": variant, "skipped": reason}
             result["voices"] = args.voices
+            result["noise_snr_db"] = args.noise
             results.append(result)
             print(json.dumps(result), flush=True)
     ran = [r for r in results if "wer" in r]

@@ -11,11 +11,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def coach_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the whole run: converted models (Moonshine) are built once, not per test."""
+    return tmp_path_factory.mktemp("coach-cache")
+
+
 @pytest.fixture(autouse=True)
-def coach_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point voice-coach's user folder at a fresh temporary folder."""
+def coach_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, coach_cache: Path) -> Path:
+    """Point voice-coach's user folder at a fresh temporary folder (and share the cache)."""
     home = tmp_path / "coach-home"
     monkeypatch.setenv("VOICE_COACH_HOME", str(home))
+    monkeypatch.setenv("VOICE_COACH_CACHE", str(coach_cache))
     return home
 
 

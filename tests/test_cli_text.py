@@ -122,7 +122,8 @@ def _answer(proc: subprocess.Popen[str], home: Path, n: int) -> None:
     for line in JANE[:n]:
         proc.stdin.write(line + "\n")
         proc.stdin.flush()
-    deadline = time.monotonic() + 20
+    # Generous: the language models load in the background on a machine that may be busy.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         files = list(home.glob("sessions/*/transcript.jsonl"))
         if files and files[0].read_text().count('"type":"answer"') >= n:

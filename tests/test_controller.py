@@ -161,11 +161,18 @@ def test_questions_answered_from_bank_until_decline() -> None:
     assert any(p.kind is PromptKind.SUMMARY for p in done.prompts)
 
 
-def test_unmatched_question_gets_generic_answer() -> None:
+def test_unmatched_question_gets_an_honest_answer_naming_its_topic() -> None:
+    # Was: the generic answer word for word ("Good question. ..."); issue 12 calls a generic
+    # reply repeated word for word wrong: it must name the topic and vary.
     c = Controller(load_scenario(None), name="Jo", seed=1)
     _to_questions(c)
     step = c.respond("Do you have a favourite colour?")
-    assert step.prompts[0].text.startswith("Good question.")
+    assert step.prompts[0].kind is PromptKind.ANSWER and step.answer_source == "honest"
+    assert "colour" in step.prompts[0].text
+    other = c.respond("What's the parking like at your office?")
+    assert other.answer_source == "honest" and "parking" in other.prompts[0].text
+    assert other.prompts[0].text.replace("the parking", "X") != step.prompts[0].text.replace(
+        "favourite colour", "X")
 
 
 def test_statement_in_questions_stage_invites_a_question() -> None:

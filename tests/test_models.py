@@ -191,11 +191,21 @@ def test_list_models_shows_engines_and_found_models(
     monkeypatch.setenv("VOICE_COACH_HOME", str(tmp_path))
     monkeypatch.delenv("VOICE_COACH_VOSK_MODEL", raising=False)
     infos = list_models()
-    assert {i.name for i in infos if i.kind == "engine"} == {"vosk", "whisper", "sphinx"}
+    assert {i.name for i in infos if i.kind == "engine"} == {
+        "moonshine",
+        "vosk",
+        "whisper",
+        "sphinx",
+    }
+    moonshine = next(i for i in infos if i.name == "moonshine")
+    if moonshine.available:  # no vosk model yet: the embedded default
+        assert next(i for i in infos if i.auto).name == "moonshine"
+        assert "moonshine-base-en-" in moonshine.detail  # where it is or will be converted
     model = tmp_path / "models" / "small-en"
     (model / "am").mkdir(parents=True)
     infos = list_models()
     found = [i for i in infos if i.kind == "vosk-model"]
     assert [i.name for i in found][:1] == ["small-en"]
     if any(i.name == "vosk" and i.detail.startswith("model") for i in infos):
+        # A vosk model the user installed wins over the embedded default.
         assert next(i for i in infos if i.auto).name == "vosk"

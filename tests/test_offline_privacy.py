@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -187,8 +188,10 @@ def test_text_session_files_are_private(coach_home: Path) -> None:
     assert_private(coach_home)
 
 
-def test_an_existing_open_home_is_made_private(coach_home: Path) -> None:
-    """A home folder made by someone else with 0755 is tightened on first use."""
+def test_an_existing_open_home_keeps_its_mode_and_the_sessions_are_private(
+        coach_home: Path) -> None:
+    """A home folder made by someone else is never chmod'ed (issue 15: it may be /tmp);
+    everything voice-coach makes in it is 0700/0600."""
     from click.testing import CliRunner
 
     from voice_coach.cli import cli
@@ -197,7 +200,8 @@ def test_an_existing_open_home_is_made_private(coach_home: Path) -> None:
     os.chmod(coach_home, 0o755)
     r = CliRunner().invoke(cli, ["practice", "--text"], input="hi\n")
     assert r.exit_code == 0
-    assert_private(coach_home)
+    assert stat.S_IMODE(coach_home.stat().st_mode) == 0o755
+    assert_private(coach_home / "sessions")
 
 
 def test_delete_removes_every_file_of_a_session(coach_home: Path) -> None:

@@ -114,3 +114,30 @@ def test_user_scenarios_override_and_add(coach_home: Path) -> None:
     assert files["coffee-chat"].parent == folder
     assert "mentor-call" in files
     assert load_scenario("coffee-chat").interviewer == "Robin Park"
+
+
+BANK_TOPICS = ("team", "day", "culture", "challenges", "growth", "remote", "next steps",
+               "why I joined", "my career path", "onboarding", "decisions", "work-life balance")
+
+
+@pytest.mark.parametrize("sid", SHIPPED)
+def test_every_bank_covers_the_common_topics_and_has_facts(sid: str) -> None:
+    spec = load_scenario(sid)
+    topics = {a.topic for a in spec.stage(Stage.YOUR_QUESTIONS).answers}
+    assert set(BANK_TOPICS) <= topics
+    assert topics & {"tech stack", "tools"}
+    assert spec.facts
+    assert all("{topic}" in g for g in spec.stage(Stage.YOUR_QUESTIONS).generic_answers)
+
+
+def test_facts_must_be_a_list(tmp_path: Path) -> None:
+    path = _broken(tmp_path, 'facts = [\n  "We ship every week.",',
+                   'facts = "We ship every week."\nx = [')
+    with pytest.raises(ScenarioError, match=rf":{_line_of(path, 'facts =')}: 'facts' must be"):
+        load_scenario_file(path)
+
+
+def test_bank_entry_topic_must_be_a_string(tmp_path: Path) -> None:
+    path = _broken(tmp_path, 'topic = "day"', "topic = 5")
+    with pytest.raises(ScenarioError, match="'topic' in answer 2 must be"):
+        load_scenario_file(path)

@@ -105,7 +105,8 @@ def test_models_list_json() -> None:
     result = CliRunner().invoke(group, ["models", "list", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert {d["name"] for d in data if d["kind"] == "engine"} == {"vosk", "whisper", "sphinx"}
+    engines = {d["name"] for d in data if d["kind"] == "engine"}
+    assert engines == {"moonshine", "vosk", "whisper", "sphinx"}
     assert sum(d["auto"] for d in data) <= 1
 
 

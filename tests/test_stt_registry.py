@@ -28,6 +28,14 @@ def test_auto_preference(vosk: bool, whisper: bool, sphinx: bool, expected: str)
     assert reason
 
 
+def test_auto_prefers_moonshine_unless_a_vosk_model_was_installed() -> None:
+    assert registry.choose_engine("auto", have_whisper=True, have_sphinx=True,
+                                  have_moonshine=True)[0] == "moonshine"
+    # A vosk model is something the user installed on purpose: it wins.
+    assert registry.choose_engine("auto", have_vosk_model=True, have_whisper=True,
+                                  have_moonshine=True)[0] == "vosk"
+
+
 def test_auto_with_nothing_installed() -> None:
     with pytest.raises(EngineUnavailable, match="pip install"):
         registry.choose_engine("auto")

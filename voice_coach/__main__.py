@@ -1,6 +1,6 @@
 """Allow ``python -m voice_coach``."""
 
-from voice_coach.cli import main
+from voice_coach.entry import main
 
 if __name__ == "__main__":
     main()

@@ -34,6 +34,20 @@ def user_models_dir() -> Path:
     return home() / "models"
 
 
+CACHE_ENV = "VOICE_COACH_CACHE"
+
+
+def cache_dir() -> Path:
+    """Folder of derived files that can be rebuilt (converted models): ``$VOICE_COACH_CACHE``,
+    else under the home when ``$VOICE_COACH_HOME`` is set, else the platform's cache folder."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    if os.environ.get(HOME_ENV):
+        return home() / "cache"
+    return Path(platformdirs.user_cache_dir("voice-coach", appauthor=False))
+
+
 def checkout_root() -> Path:
     """The folder holding the package (the checkout, for an editable install)."""
     return Path(__file__).resolve().parent.parent

@@ -14,11 +14,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voice_coach import config
 from voice_coach.errors import CoachError
+from voice_coach.fileio import make_private_dirs
 from voice_coach.stt import registry, vosk_engine
 
 _LOGGER = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _has_module(name: str) -> bool:
 def _home_writable(path: Path) -> str | None:
     """None when a file can be created in ``path`` (created if missing), else the error."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path)  # 0700 whatever the umask; an existing folder stays as it is
         with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
             pass
     except OSError as exc:
@@ -149,6 +150,7 @@ class Probes:
     has_module: Callable[[str], bool] = _has_module
     vosk_models: Callable[[], list[Path]] = vosk_engine.find_vosk_models
     home: Callable[[], Path] = config.home
+    moonshine_model: Callable[[], CheckResult] = field(default=lambda: check_moonshine_model())
     home_error: Callable[[Path], str | None] = _home_writable
     shipped_data: Callable[[], ShippedData] = _probe_shipped_data
     turn_model: Callable[[], Path | None] = _find_turn_model
@@ -299,6 +301,34 @@ def check_scenarios(data: ShippedData) -> list[CheckResult]:
     return results
 
 
+def check_moonshine_model() -> CheckResult:
+    """Moonshine's converted model: where it is, and whether its checksums hold."""
+    from voice_coach.stt import moonshine_convert
+
+    try:
+        found = moonshine_convert.locate()
+    except CoachError as exc:
+        return CheckResult("moonshine model", Status.WARN, str(exc), essential=False)
+    if not found.ready:
+        return CheckResult(
+            "moonshine model",
+            Status.OK,
+            f"not converted yet: converts on first use into {found.folder}",
+            essential=False,
+        )
+    if not moonshine_convert.verify(found.folder, full=True):
+        return CheckResult(
+            "moonshine model",
+            Status.WARN,
+            f"{found.folder} fails its checksum",
+            "remove that folder: it is converted again on next use",
+            essential=False,
+        )
+    return CheckResult(
+        "moonshine model", Status.OK, f"converted in {found.folder}", essential=False
+    )
+
+
 def check_home(path: Path, error: str | None) -> CheckResult:
     """The data folder must be writable: sessions are saved there."""
     if error is None:
@@ -329,6 +359,8 @@ def run_checks(probes: Probes | None = None) -> list[CheckResult]:
     present = {name: all(p.has_module(m) for m in modules)
                for name, (modules, _) in registry.REQUIRES.items()}
     results.extend(check_engines(present))
+    if present.get("moonshine", False):
+        results.append(p.moonshine_model())
     results.append(check_vosk_model(p.vosk_models(), present.get("vosk", False),
                                     vosk_engine.model_dirs()))
     results.extend(check_scenarios(p.shipped_data()))

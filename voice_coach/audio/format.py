@@ -106,17 +106,22 @@ def read_audio(path: Path | str) -> Pcm:
     return resample(to_int16(to_mono(data)), int(rate))
 
 
-def write_wav(path: Path, samples: Pcm, rate: int = SAMPLE_RATE, mode: int = 0o600) -> None:
-    """Write mono int16 WAV atomically (see :func:`voice_coach.fileio.atomic_write`)."""
-    from voice_coach.fileio import atomic_write
-
+def wav_bytes(samples: Pcm, rate: int = SAMPLE_RATE) -> bytes:
+    """Mono int16 samples as the bytes of a WAV file."""
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
-    atomic_write(Path(path), buffer.getvalue(), mode)
+    return buffer.getvalue()
+
+
+def write_wav(path: Path, samples: Pcm, rate: int = SAMPLE_RATE, mode: int = 0o600) -> None:
+    """Write mono int16 WAV atomically (see :func:`voice_coach.fileio.atomic_write`)."""
+    from voice_coach.fileio import atomic_write
+
+    atomic_write(Path(path), wav_bytes(samples, rate), mode)
 
 
 def read_wav(path: Path | str) -> tuple[Pcm, int]:

@@ -16,8 +16,17 @@ import click
 
 from voice_coach import __version__
 from voice_coach.errors import CoachError
+from voice_coach.textsafe import printable, printable_block
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines name files and values from the home folder: never let them drive a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record, formatted, with control characters shown (tracebacks keep their lines)."""
+        return printable_block(super().format(record))
 
 
 class CoachGroup(click.Group):
@@ -28,7 +37,7 @@ class CoachGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CoachError as exc:
-            click.echo(f"voice-coach: {exc}", err=True)
+            click.echo(f"voice-coach: {printable(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("voice-coach: interrupted", err=True)
@@ -39,20 +48,36 @@ class CoachGroup(click.Group):
             sys.exit(0)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except OSError as exc:
+            # A permission problem (or another file error) not turned into a CoachError on
+            # the way: still one line naming the file, exit 4 like other storage problems.
+            where = f" {printable(str(exc.filename))}" if exc.filename else ""
+            click.echo(f"voice-coach: cannot use{where}: "
+                       f"{printable(exc.strerror or str(exc))}", err=True)
+            sys.exit(4)
         except Exception as exc:
             _LOGGER.debug("internal error", exc_info=True)
-            click.echo(f"voice-coach: internal error: {type(exc).__name__}: {exc} "
+            click.echo(f"voice-coach: internal error: {type(exc).__name__}: "
+                       f"{printable(str(exc))} "
                        "(run with -vv for details)", err=True)
             sys.exit(1)
 
 
-@click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES = {0: "done", 1: "failure", 2: "bad input", 3: "no audio device",
+              4: "storage (disk full, read-only, permissions)", 130: "interrupted"}
+"""Every exit code voice-coach uses (documented in --help and the README)."""
+
+
+@click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Exit codes: " + ", ".join(f"{c} {m}" for c, m in EXIT_CODES.items()) + ".")
 @click.version_option(__version__, prog_name="voice-coach")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
     """Practise informal interviews out loud, offline."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="voice-coach: %(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_SafeFormatter("voice-coach: %(levelname)s: %(message)s"))
 
 
 def _register_commands() -> None:

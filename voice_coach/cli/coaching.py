@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from voice_coach.errors import StorageError
+from voice_coach.textsafe import json_safe, printable_block
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ def report(session_id: str, as_json: bool, no_audio: bool) -> None:
     session = SessionStore().load(session_id)
     loader = metrics.no_audio if no_audio else metrics.read_answer_audio
     result = metrics.analyse(session, audio_loader=loader)
-    click.echo(to_json(result) if as_json else render_text(result), nl=as_json)
+    click.echo(json_safe(to_json(result)) if as_json else printable_block(render_text(result)),
+               nl=as_json)
 
 
 @click.command()
@@ -52,13 +54,14 @@ def progress(scenario: str | None, chart: Path | None, as_json: bool, no_audio: 
     loader = metrics.no_audio if no_audio else metrics.read_answer_audio
     rows = progress_rows(SessionStore().sessions(), scenario, audio_loader=loader)
     if as_json:
-        click.echo(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps([asdict(r) for r in rows], indent=2,
+                                        ensure_ascii=False)))
         return
     if not rows:
         which = f" for scenario '{scenario}'" if scenario else ""
         click.echo(f"No sessions with answers{which} yet. Try: voice-coach practice")
         return
-    click.echo(render_table(rows), nl=False)
+    click.echo(printable_block(render_table(rows)), nl=False)
     if chart is None:
         ensure_private_dir(config.home())
         chart = config.home() / "progress.svg"

@@ -14,7 +14,6 @@ import click
 
 from voice_coach import doctor as doctor_mod
 from voice_coach.audio.devices import list_devices
-from voice_coach.audio.format import write_wav
 from voice_coach.errors import DeviceError, StorageError, UsageError
 from voice_coach.tts.base import Speech
 from voice_coach.tts.registry import create_speaker, engine_names
@@ -25,7 +24,7 @@ _LOGGER = logging.getLogger(__name__)
 @click.command()
 @click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--engine", "-e", default="auto", show_default=True,
-              help="auto, vosk, whisper or sphinx.")
+              help="auto, moonshine, vosk, whisper or sphinx.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
               help="Model folder for the engine (a vosk model folder, for example).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with word timings.")
@@ -183,11 +182,14 @@ def say(text: str, engine: str, voice: str | None, rate: int | None, output: Pat
         speaker.close()
     if output is not None:
         # Same private mode (0600) as every other file voice-coach writes; chmod it to share.
+        from voice_coach.audio.format import wav_bytes
+        from voice_coach.fileio import write_output
+
         try:
-            write_wav(output, speech.samples, speech.rate)
+            write_output(output, wav_bytes(speech.samples, speech.rate))
         except OSError as exc:
             raise StorageError(f"cannot write {output}: {exc.strerror or exc}") from exc
-        click.echo(f"wrote {output} ({speech.seconds:.1f} s at {speech.rate} Hz)")
+        click.echo(f"wrote {output} ({speech.seconds:.1f} s at {speech.rate} Hz)", err=True)
         return
     if len(speech.samples) == 0:
         click.echo(text)  # text-only engine: show the line instead

@@ -10,6 +10,7 @@ import click
 
 from voice_coach.cli.views import TerminalUI, TerminalVoiceUI, show_result, speech_options
 from voice_coach.errors import ScenarioError
+from voice_coach.textsafe import printable
 
 
 def _sigterm_as_interrupt() -> None:
@@ -44,8 +45,10 @@ def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
              output_device: str | None, no_audio: bool) -> None:
     """Run a practice interview: spoken and hands-free by default, --text to type."""
     from voice_coach.interview.scenario import load_scenario
+    from voice_coach.textsafe import valid_unicode
     from voice_coach.transcripts.store import SessionStore
 
+    name = valid_unicode(name)  # an undecodable byte in argv is stored as U+FFFD
     spec = load_scenario(scenario)
     _sigterm_as_interrupt()
     if text_mode:
@@ -127,9 +130,10 @@ def scenarios(ctx: click.Context) -> None:
     for sid, path in scenario_files().items():
         try:
             spec = load_scenario_file(path)
-            click.echo(f"{sid:26} {spec.title} - {spec.description}".rstrip(" -"))
+            line = f"{sid:26} {spec.title} - {spec.description}".rstrip(" -")
         except ScenarioError as exc:
-            click.echo(f"{sid:26} (broken: {exc})")
+            line = f"{sid:26} (broken: {exc})"
+        click.echo(printable(line))
 
 
 @scenarios.command("check")
@@ -139,7 +143,7 @@ def scenarios_check(file: Path) -> None:
     from voice_coach.interview.scenario import load_scenario_file
 
     spec = load_scenario_file(file)
-    click.echo(f"{file}: ok ({spec.title}, interviewer {spec.interviewer})")
+    click.echo(printable(f"{file}: ok ({spec.title}, interviewer {spec.interviewer})"))
 
 
 COMMANDS = (practice, demo, scenarios)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from voice_coach.errors import DeviceError, UsageError
+from voice_coach.textsafe import json_safe, printable, printable_block
 from voice_coach.transcripts.replay import ReplayItem
 from voice_coach.transcripts.store import LoadedSession, SessionStore
 
@@ -37,7 +38,10 @@ def _progress_chart(session: LoadedSession) -> str | None:
 
 
 def _warn_cut_short(session: Any) -> None:
-    if session.cut_short:
+    if session.cut_short and getattr(session, "live", False):
+        click.echo(f"voice-coach: session {session.id} is still being recorded; every turn "
+                   "saved so far is included", err=True)
+    elif session.cut_short:
         click.echo(f"voice-coach: session {session.id} was cut short (the program stopped "
                    "mid-session); every complete turn is included", err=True)
 
@@ -66,7 +70,7 @@ def sessions(as_json: bool, scenario: str | None, since: str | None, grep: str |
                             limit=limit)
     rows = [s.summary() for s in found]
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(rows, indent=2, ensure_ascii=False)))
         return
     if not rows:
         if any(v is not None for v in (scenario, since, grep)) and store.ids():
@@ -75,12 +79,11 @@ def sessions(as_json: bool, scenario: str | None, since: str | None, grep: str |
             click.echo("No saved sessions yet. Try: voice-coach practice --text")
         return
     click.echo(f"{'ID':24} {'SCENARIO':24} {'STARTED':26} {'ANSWERS':>7}  END")
-    from voice_coach.transcripts.exports import printable
-
     for r in rows:
         # Scenario and start time come from the transcript: never let them drive the terminal.
         click.echo(f"{r['id']:24} {printable(str(r['scenario'])):24} "
-                   f"{printable(str(r['started_at'])):26} {r['answers']:>7}  {r['end_reason']}")
+                   f"{printable(str(r['started_at'])):26} {r['answers']:>7}  "
+                   f"{printable(str(r['end_reason']))}")
 
 
 # -- delete -------------------------------------------------------------------------------------
@@ -99,8 +102,9 @@ def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
         raise UsageError("choose one of --json and --markdown")
     session = SessionStore().load(session_id)
     if as_json:
-        click.echo(json.dumps({**session.summary(), "warnings": session.warnings,
-                               "events": session.events}, indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps({**session.summary(), "warnings": session.warnings,
+                                         "events": session.events}, indent=2,
+                                        ensure_ascii=False)))
     elif as_markdown:
         click.echo(exports.to_markdown(session), nl=False)
     else:
@@ -110,15 +114,28 @@ def show(session_id: str, as_json: bool, as_markdown: bool) -> None:
 @click.command()
 @click.argument("session_id", metavar="ID")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def delete(session_id: str, yes: bool) -> None:
-    """Delete a saved session and its audio (ID, a unique prefix, or 'last')."""
+@click.option("--force", is_flag=True, help="Delete even a session that is still recording.")
+def delete(session_id: str, yes: bool, force: bool) -> None:
+    """Delete a saved session and its audio (ID, a unique prefix, or 'last').
+
+    A damaged or unreadable session can be deleted too; one being recorded only with --force.
+    """
+    from voice_coach.errors import TranscriptError
     from voice_coach.transcripts.store import SessionStore
 
     store = SessionStore()
-    session = store.load(session_id)
+    sid = store.resolve(session_id)
+    if store.is_live(sid) and not force:
+        raise UsageError(f"session {sid} is being recorded right now; finish it first "
+                         "(or use --force, and lose what it says next)")
+    try:
+        session = store.load(sid)
+        about = (f"{printable(session.scenario)}, {printable(session.started_at)}, "
+                 f"{len(session.answers())} answers")
+    except TranscriptError as exc:
+        about = f"unreadable: {printable(str(exc))}"
     if not yes:
-        question = (f"Delete session {session.id} ({session.scenario}, {session.started_at}, "
-                    f"{len(session.answers())} answers) and its audio?")
+        question = f"Delete session {sid} ({about}) and its audio?"
         try:
             confirmed = click.confirm(question, default=False, err=True)
         except click.Abort:
@@ -126,8 +143,8 @@ def delete(session_id: str, yes: bool) -> None:
         if not confirmed:
             click.echo("Nothing deleted.", err=True)
             raise click.exceptions.Exit(1)
-    store.delete(session.id)
-    click.echo(f"Deleted session {session.id}.")
+    store.delete(sid)
+    click.echo(f"Deleted session {sid}.")
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -166,7 +183,7 @@ def export(session_id: str, fmt: str, output: Path | None) -> None:
                                chart_svg=_progress_chart(session))
     _warn_cut_short(session)
     if output is None or str(output) == "-":
-        click.echo(text, nl=False)
+        click.echo(printable_block(text), nl=False)  # JSON is escaped already: unchanged
         return
     from voice_coach.fileio import write_private
 
@@ -197,7 +214,7 @@ class TerminalView:
 
         if item.heading:
             click.echo()
-            click.secho(f"== {item.heading} ==", bold=True)
+            click.secho(f"== {printable(item.heading)} ==", bold=True)
         text = f"{self.mark}{line_text(item)}"
         click.secho(text, bold=self.tty)
         cols = shutil.get_terminal_size((80, 24)).columns

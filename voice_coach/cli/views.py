@@ -11,6 +11,7 @@ import click
 
 from voice_coach.interview.stages import Stage
 from voice_coach.session.text import SessionResult
+from voice_coach.textsafe import printable, valid_unicode
 
 
 class TerminalUI:
@@ -21,36 +22,41 @@ class TerminalUI:
         self.name = name
         self.stdin = stdin if stdin is not None else sys.stdin
         self.tty = self.stdin.isatty()
+        reconfigure = getattr(self.stdin, "reconfigure", None)
+        if reconfigure is not None:
+            # An undecodable byte must not end the session: it arrives as a lone surrogate
+            # and is stored as U+FFFD (valid_unicode below).
+            reconfigure(errors="surrogateescape")
 
     def heading(self, title: str) -> None:
         """Show a stage heading."""
         click.echo()
-        click.secho(f"== {title} ==", bold=True)
+        click.secho(f"== {printable(title)} ==", bold=True)
 
     def interviewer(self, text: str) -> None:
         """Show an interviewer line."""
-        click.echo(f"{self.interviewer_name}: {text}")
+        click.echo(f"{printable(self.interviewer_name)}: {printable(text)}")
 
     def note(self, text: str) -> None:
         """Show a side note."""
-        click.secho(text, dim=True)
+        click.secho(printable(text), dim=True)
 
     def answer(self, text: str) -> None:
         """Show an answer that was not typed on this terminal (piped, or scripted)."""
-        click.echo(f"{self.name}: {text}")
+        click.echo(f"{printable(self.name)}: {printable(text)}")
 
     def read_answer(self, stage: Stage | None) -> str | None:
         """Read one line; None at end of input."""
         if self.tty:
             try:
-                return input(f"{self.name}: ")
+                return valid_unicode(input(f"{printable(self.name)}: "))
             except EOFError:
                 click.echo()
                 return None
         line = self.stdin.readline()
         if not line:
             return None
-        text = line.rstrip("\r\n")
+        text = valid_unicode(line.rstrip("\r\n"))
         # Echo piped answers so the output reads as a conversation.
         self.answer(text)
         return text
@@ -74,12 +80,12 @@ class TerminalVoiceUI:
         """A stage begins."""
         self._clear()
         click.echo()
-        click.secho(f"== {title} ==", bold=True)
+        click.secho(f"== {printable(title)} ==", bold=True)
 
     def interviewer(self, text: str) -> None:
         """The interviewer's line."""
         self._clear()
-        click.echo(f"{self.interviewer_name}: {text}")
+        click.echo(f"{printable(self.interviewer_name)}: {printable(text)}")
 
     def listening(self, level: float, partial: str) -> None:
         """A one-line meter, redrawn in place (terminals only)."""
@@ -87,7 +93,7 @@ class TerminalVoiceUI:
             return
         width = shutil.get_terminal_size((80, 20)).columns
         bars = round(level * 10)
-        line = f"  listening [{'#' * bars}{' ' * (10 - bars)}] {partial}"
+        line = f"  listening [{'#' * bars}{' ' * (10 - bars)}] {printable(partial)}"
         if len(line) > width - 1:
             line = line[: 22] + "..." + line[-(width - 27):]
         click.echo("\r\033[K" + line, nl=False)
@@ -96,12 +102,12 @@ class TerminalVoiceUI:
     def answer(self, text: str) -> None:
         """The final text of what the user said."""
         self._clear()
-        click.echo(f"{self.name}: {text}")
+        click.echo(f"{printable(self.name)}: {printable(text)}")
 
     def note(self, text: str) -> None:
         """A side note."""
         self._clear()
-        click.secho(text, dim=True)
+        click.secho(printable(text), dim=True)
 
 
 
@@ -110,7 +116,7 @@ def speech_options(f: Any) -> Any:
     """Options shared by the spoken commands."""
     for option in reversed([
         click.option("--engine", default="auto", show_default=True,
-                     help="Speech-to-text engine: auto, vosk, whisper or sphinx."),
+                     help="Speech-to-text engine: auto, moonshine, vosk, whisper or sphinx."),
         click.option("--model", type=click.Path(path_type=Path), default=None,
                      help="A vosk model folder."),
         click.option("--tts", default="espeak", show_default=True,
@@ -134,5 +140,5 @@ def show_result(result: SessionResult) -> None:
     click.echo()
     if result.answers:
         for line in summary_lines(analyse(SessionStore().load(result.session_id))):
-            click.echo(line)
+            click.echo(printable(line))
     click.echo(f"Session {result.session_id} {result.reason.value}: saved in {result.folder}")

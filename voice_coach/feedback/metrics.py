@@ -36,7 +36,7 @@ from voice_coach.transcripts.events import (
     Event,
     PromptEvent,
     StageEvent,
-    is_outside,
+    audio_path,
     num,
     parse_stage,
 )
@@ -339,8 +339,8 @@ def _answer_metrics(session: LoadedSession, turn: int, index: int, spoken: bool,
     audio_name = answer.audio
     audio_start = answer.audio_start
     if spoken and audio_name:
-        path = session.folder / audio_name
-        if is_outside(audio_name):
+        path = audio_path(session.folder, audio_name)
+        if path is None:  # absolute, "..", a link or not a regular file
             warnings.append(f"turn {turn}: ignored an audio path outside the session folder")
         elif audio_start is None:
             warnings.append(f"turn {turn}: the audio has no audio_start; not analysed")

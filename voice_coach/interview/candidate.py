@@ -9,6 +9,7 @@ from pathlib import Path
 
 from voice_coach import config
 from voice_coach.errors import ScenarioError
+from voice_coach.interview.scenario import read_scenario_text
 from voice_coach.interview.stages import STAGE_ORDER, Stage
 
 PAUSE_MARK = "[pause]"
@@ -71,8 +72,8 @@ def load_candidate(scenario_id: str, path: Path | None = None) -> ScriptedCandid
         if not path.exists():
             path = candidates_dir() / "coffee-chat.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(read_scenario_text(path))  # regular, bounded, no FIFO wait
+    except (RecursionError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read the scripted candidate ({exc})") from None
     unknown = set(data) - {"name", "voice", "answers"}
     if unknown:

@@ -50,20 +50,32 @@ _COMMANDS: dict[Command, tuple[str, ...]] = {
     Command.REPEAT: (
         "repeat that", "repeat", "say that again", "can you repeat that", "could you repeat that",
         "please repeat that", "repeat that please", "repeat the question", "say again",
-        "sorry can you repeat that", "pardon", "come again",
+        "sorry can you repeat that", "pardon", "come again", "could you repeat the question",
+        "can you repeat the question", "can you say that again", "could you say that again",
+        "say it again", "repeat the last question", "what was the question",
     ),
     Command.SKIP: (
         "skip", "next question", "skip this", "skip that", "skip this question",
-        "skip it", "next", "next please", "move on", "let's move on",
+        "skip it", "next", "next please", "move on", "let's move on", "skip this one",
+        "skip the question", "can we skip this", "let's skip this one",
     ),
     Command.END: (
         "end the interview", "end interview", "stop the interview", "end the session",
         "finish the interview", "quit", "exit", "let's end the interview",
+        "end the interview now", "stop the interview now", "let's stop the interview",
+        "let's stop here", "end the practice", "stop the practice",
     ),
-    Command.PAUSE: ("pause", "pause the interview", "pause please"),
-    Command.RESUME: ("resume", "resume the interview", "continue", "unpause"),
-    Command.SLOWER: ("slower", "slow down", "speak slower", "slower please", "speak more slowly"),
-    Command.FASTER: ("faster", "speed up", "speak faster", "faster please"),
+    Command.PAUSE: ("pause", "pause the interview", "pause please", "pause for a moment",
+                    "pause for a second", "pause a moment", "let's pause", "hold on a moment"),
+    Command.RESUME: ("resume", "resume the interview", "continue", "unpause", "let's continue",
+                     "i'm ready", "i'm back", "let's go on", "carry on", "go on",
+                     "continue the interview", "i'm ready let's continue", "let's resume"),
+    Command.SLOWER: ("slower", "slow down", "speak slower", "slower please", "speak more slowly",
+                     "a bit slower", "speak a bit slower", "can you speak slower",
+                     "can you speak a bit slower", "could you speak slower", "more slowly",
+                     "could you speak a bit slower", "please slow down"),
+    Command.FASTER: ("faster", "speed up", "speak faster", "faster please", "a bit faster",
+                     "speak a bit faster", "can you speak faster"),
 }
 _COMMAND_LOOKUP = {phrase: cmd for cmd, phrases in _COMMANDS.items() for phrase in phrases}
 
@@ -75,20 +87,68 @@ _COMMAND_VERBS: dict[str, Command] = {
 """A short utterance that starts with one of these is that command: recognisers often mishear
 the rest of a two-word command ("repeat that" -> "repeat note")."""
 
+_COMMAND_PREFIXES = (
+    "okay ", "ok ", "um ", "uh ", "please ", "can we ", "could we ", "sorry ", "excuse me ",
+    "i'd like to ", "i would like to ", "i want to ", "i'd like you to ", "so ", "oh ",
+    "actually ", "hey ", "alright ", "right ",
+)
+_COMMAND_SUFFIXES = (" please", " now", " for me", " thanks", " thank you", " then")
+
+
+def _strip_command_politeness(norm: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _COMMAND_PREFIXES:
+            if norm.startswith(prefix):
+                norm, changed = norm[len(prefix):], True
+        for suffix in _COMMAND_SUFFIXES:
+            if norm.endswith(suffix):
+                norm, changed = norm[: -len(suffix)], True
+    return norm.strip()
+
+
+def _near_command(norm: str) -> Command | None:
+    """A short utterance one misheard word away from a command ("and the interview")."""
+    import difflib
+
+    ws = norm.split()
+    if not 1 <= len(ws) <= 4 or len(norm) < 5:
+        return None
+    best, best_ratio = None, 0.0
+    for phrase, cmd in _COMMAND_LOOKUP.items():
+        pws = phrase.split()
+        if len(pws) != len(ws) or len(phrase) < 6:
+            continue
+        # Every word but one must match exactly; the odd one must sound alike.
+        odd = [(a, b) for a, b in zip(ws, pws, strict=True) if a != b]
+        if len(odd) != 1:
+            continue
+        a, b = odd[0]
+        ratio = difflib.SequenceMatcher(None, a, b).ratio()
+        # One word alone must be close; in a longer command the exact words vouch for it.
+        needed = 0.75 if len(ws) == 1 else 0.5
+        if ratio >= needed and a[-1] == b[-1] and ratio > best_ratio:
+            best, best_ratio = cmd, ratio
+    return best
+
 
 def parse_command(text: str) -> Command | None:
-    """The command a whole utterance is, or None ("please" and "okay" around it are allowed)."""
-    norm = normalise(text)
-    for filler in ("okay ", "ok ", "um ", "uh ", "please ", "can we "):
-        if norm.startswith(filler):
-            norm = norm[len(filler):]
-    norm = norm.removesuffix(" please")
+    """The command a whole utterance is, or None (politeness around it is allowed).
+
+    Near-misses of the recogniser count when the utterance is short and one word is off
+    ("and the interview", "flour please").
+    """
+    full = normalise(text)
+    norm = _strip_command_politeness(full)
     if norm in _COMMAND_LOOKUP:
         return _COMMAND_LOOKUP[norm]
     ws = norm.split()
     if 1 <= len(ws) <= 2 and ws[0] in _COMMAND_VERBS:
         return _COMMAND_VERBS[ws[0]]
-    return None
+    if len(ws) <= 6 and ws[:1] == ["pause"]:
+        return Command.PAUSE
+    return _near_command(full) or _near_command(norm)
 
 
 _QUESTION_STARTS = frozenset(
@@ -111,6 +171,7 @@ _DECLINES = (
     "no more", "not at the moment", "not right now", "i think i'm good", "that covers it",
     "that's all from me", "nothing from me", "i have no questions", "i have no more questions",
 )
+QUESTION_PHRASES = _QUESTION_PHRASES
 _AFFIRMATIONS = ("yes", "yeah", "yep", "sure", "i do", "yes i do", "actually yes", "one more")
 
 

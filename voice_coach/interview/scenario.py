@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
-import string
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 from voice_coach import config
 from voice_coach.errors import ScenarioError
 from voice_coach.interview.stages import DEFAULT_TITLES, STAGE_ORDER, Stage
+from voice_coach.interview.templates import fill, problems
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,6 +70,10 @@ class BankAnswer:
     question: str
     answer: str
     keywords: tuple[str, ...] = ()
+    topic: str = ""
+    """A short name for what the entry answers ("team", "work-life balance")."""
+    examples: tuple[str, ...] = ()
+    """Other ways candidates ask it: matched by meaning, like ``question``."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ class StageSpec:
     fit_questions: tuple[str, ...] = ()
     answers: tuple[BankAnswer, ...] = ()
     generic_answer: str = DEFAULT_GENERIC_ANSWER
+    generic_answers: tuple[str, ...] = ()
+    """Honest replies when nothing fits; ``{topic}`` names what was asked."""
     anything_else: tuple[str, ...] = DEFAULT_ANYTHING_ELSE
     max_questions: int = 5
     summary: str = DEFAULT_SUMMARY
@@ -109,6 +117,8 @@ class Scenario:
     acknowledgements: tuple[str, ...] = DEFAULT_ACKS
     probes: tuple[str, ...] = DEFAULT_PROBES
     rephrases: tuple[str, ...] = DEFAULT_REPHRASES
+    facts: tuple[str, ...] = ()
+    """Plain sentences about the role and team the interviewer can answer questions from."""
     path: Path | None = field(default=None, compare=False)
 
     def stage(self, stage: Stage) -> StageSpec:
@@ -117,13 +127,8 @@ class Scenario:
 
 
 def render(template: str, **values: str) -> str:
-    """Fill a template's ``{fields}``; unknown fields stay as written."""
-    return string.Formatter().vformat(template, (), _Defaulting(values))
-
-
-class _Defaulting(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    """Fill a template's ``{fields}`` once (see :mod:`templates`); unknown fields stay."""
+    return fill(template, values)
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -143,6 +148,12 @@ def _is_str_list(v: Any) -> str | None:
     if not all(isinstance(x, str) and x.strip() for x in v):
         return "must be a non-empty list of non-empty strings"
     return None
+
+
+def _is_str_or_list(v: Any) -> str | None:
+    if isinstance(v, str):
+        return _is_str(v)
+    return None if _is_str_list(v) is None else "must be a string or a list of strings"
 
 
 def _is_int(lo: int, hi: int) -> _Check:
@@ -170,6 +181,7 @@ _TOP_KEYS: dict[str, tuple[_Check, bool]] = {
     "acknowledgements": (_is_str_list, False),
     "probes": (_is_str_list, False),
     "rephrases": (_is_str_list, False),
+    "facts": (_is_str_list, False),
 }
 _COMMON_STAGE_KEYS: dict[str, _Check] = {
     "title": _is_str,
@@ -184,7 +196,7 @@ _EXTRA_STAGE_KEYS: dict[Stage, dict[str, _Check]] = {
     Stage.ICEBREAKERS: {},
     Stage.DISCUSSION: {"fit_questions": _is_str_list},
     Stage.YOUR_QUESTIONS: {
-        "generic_answer": _is_str,
+        "generic_answer": _is_str_or_list,
         "anything_else": _is_str_list,
         "max_questions": _is_int(1, 20),
     },
@@ -208,6 +220,7 @@ _EXTRA_FIELDS: dict[str, frozenset[str]] = {
     "followups.prompt": frozenset({"phrase"}),
     "summary": frozenset({"points"}),
     "rephrases": frozenset({"prompt"}),
+    "generic_answer": frozenset({"topic"}),
 }
 
 
@@ -255,17 +268,11 @@ class _Validator:
         allowed = BASE_FIELDS | _EXTRA_FIELDS.get(allowed_key, frozenset())
         items = value if isinstance(value, list) else [value]
         for item in items:
-            try:
-                names = {f for _, f, _, _ in string.Formatter().parse(item) if f is not None}
-            except ValueError as exc:
-                raise self.fail(
-                    self.loc.line_of(table, key), f"'{key}': bad template ({exc})"
-                ) from None
-            bad = sorted(n for n in names if n not in allowed)
-            if bad:
+            found = problems(item, allowed) if isinstance(item, str) else []
+            if found:
                 raise self.fail(
                     self.loc.line_of(table, key),
-                    f"'{key}': unknown placeholder {{{bad[0]}}} "
+                    f"'{key}': {found[0]} "
                     f"(allowed: {', '.join('{' + a + '}' for a in sorted(allowed))})",
                 )
 
@@ -300,7 +307,8 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
     allowed_top["stages"] = lambda x: None if isinstance(x, dict) else "must be a table"
     required_top = (*(k for k, (_, req) in _TOP_KEYS.items() if req), "stages")
     v.check_table(data, "", allowed_top, required_top)
-    for key in ("briefing", "acknowledgements", "probes", "rephrases"):
+    for key in ("briefing", "acknowledgements", "probes", "rephrases", "facts",
+                "role_description"):
         if key in data:
             v.check_templates(data[key], "", key, key)
 
@@ -350,7 +358,8 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
             where = f" in answer {i + 1}"
             v.check_table(
                 item, f"{table}.answers",
-                {"question": _is_str, "answer": _is_str, "keywords": _is_str_list},
+                {"question": _is_str, "answer": _is_str, "keywords": _is_str_list,
+                 "topic": _is_str, "examples": _is_str_list},
                 ("question", "answer"), index=i, where=where,
             )
             v.check_templates(item["answer"], f"{table}.answers", "answer", "answer")
@@ -358,12 +367,19 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
                 BankAnswer(
                     item["question"], item["answer"],
                     tuple(k.lower() for k in item.get("keywords", [])),
+                    item.get("topic", ""),
+                    tuple(item.get("examples", [])),
                 )
             )
         spec_kwargs: dict[str, Any] = {
             k: (tuple(val) if isinstance(val, list) else val)
             for k, val in raw.items() if k not in ("followups", "answers", "title", "prompts")
         }
+        generic = spec_kwargs.pop("generic_answer", None)
+        if generic is not None:
+            generic = (generic,) if isinstance(generic, str) else tuple(generic)
+            spec_kwargs["generic_answer"] = generic[0]
+            spec_kwargs["generic_answers"] = generic
         stages[stage] = StageSpec(
             stage=stage,
             title=raw.get("title", DEFAULT_TITLES[stage]),
@@ -379,16 +395,51 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> Scenario:
     return Scenario(id=path.stem, stages=stages, path=path, **top)
 
 
-def load_scenario_file(path: Path) -> Scenario:
-    """Load and validate one scenario file; problems raise ScenarioError naming file and line."""
+MAX_SCENARIO_BYTES = 1 << 20
+"""A scenario is a few kB; a bigger file (or /dev/zero) is not read."""
+
+
+def read_scenario_text(path: Path) -> str:
+    """A scenario file's text: a regular file of sane size, in UTF-8 (else ScenarioError)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: a FIFO given as a scenario must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ScenarioError(f"{path}: is a folder, not a scenario file")
+        if not stat.S_ISREG(mode):
+            raise ScenarioError(f"{path}: not a regular file (refused)")
+        data = os.read(fd, MAX_SCENARIO_BYTES + 1)
+        while len(data) <= MAX_SCENARIO_BYTES:
+            more = os.read(fd, MAX_SCENARIO_BYTES + 1 - len(data))
+            if not more:
+                break
+            data += more
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{path}: larger than {MAX_SCENARIO_BYTES >> 20} MB; "
+                            "not a scenario file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: cannot read scenario file ({exc})") from None
+
+
+def load_scenario_file(path: Path) -> Scenario:
+    """Load and validate one scenario file; problems raise ScenarioError naming file and line."""
+    text = read_scenario_text(path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(f"{path}:1: bad TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)

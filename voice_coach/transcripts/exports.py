@@ -11,12 +11,12 @@ import html
 import io
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from voice_coach.textsafe import json_safe, printable, printable_block
 from voice_coach.transcripts.events import (
     AnswerEvent,
     CommandEvent,
@@ -38,20 +38,6 @@ def clock(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """Text safe to print on a terminal: control characters (escape sequences, line breaks that
-    would fake another speaker) are shown as ``\\xNN``, tabs and line breaks as spaces."""
-
-    def visible(m: re.Match[str]) -> str:
-        ch = m.group()
-        return " " if ch in "\t\r\n" else f"\\x{ord(ch):02x}"
-
-    return _CONTROL.sub(visible, text)
 
 
 def speaker_of(event: Spoken, session: LoadedSession) -> str:
@@ -177,7 +163,10 @@ def cues(session: LoadedSession) -> list[Cue]:
                 text = "(no answer)"
         if start is None:
             continue
-        raw.append((start, end, Cue(start, start, speaker_of(e, session), text, role)))
+        # One cue is one line: a line break or a control character in a name or an answer
+        # must not start another cue (SRT) or break the voice tag (VTT).
+        raw.append((start, end, Cue(start, start, printable(" ".join(
+            speaker_of(e, session).split())), printable(text), role)))
     raw.sort(key=lambda r: r[0])
     out: list[Cue] = []
     for i, (start, end, cue) in enumerate(raw):
@@ -218,8 +207,8 @@ def _cut_note(session: LoadedSession) -> str | None:
 
 def to_vtt(session: LoadedSession) -> str:
     """WebVTT subtitles: one cue per line of speech, voice-tagged with the speaker."""
-    out = ["WEBVTT", "", "NOTE", _vtt_escape(f"voice-coach session {session.id} "
-                                             f"({session.scenario}, {session.started_at})")]
+    out = ["WEBVTT", "", "NOTE", _vtt_escape(printable(
+        f"voice-coach session {session.id} ({session.scenario}, {session.started_at})"))]
     note = _cut_note(session)
     if note:
         out.append(note)
@@ -254,7 +243,7 @@ def to_json(session: LoadedSession) -> str:
     summary = {k: v for k, v in session.summary().items() if k != "path"}
     doc = {"format": JSON_FORMAT, "version": JSON_VERSION, **summary,
            "warnings": session.warnings, "events": session.events}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 # -- HTML ---------------------------------------------------------------------------------------
@@ -350,7 +339,7 @@ def _when(iso: str) -> str:
 
 
 def _h(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(printable_block(str(value)), quote=True)
 
 
 def _feedback_table(feedback: Mapping[str, Any]) -> list[str]:

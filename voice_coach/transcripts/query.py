@@ -25,7 +25,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         return datetime.combine(day, time(), now.tzinfo)
     match = _DAYS_AGO.match(raw)
     if match:
-        day = now.date() - timedelta(days=int(match.group(1)))
+        try:
+            day = now.date() - timedelta(days=int(match.group(1)))
+        except (OverflowError, ValueError):  # before year 1: every session is newer
+            return datetime(1, 1, 2, tzinfo=now.tzinfo)
         return datetime.combine(day, time(), now.tzinfo)
     try:
         if len(raw) == 10:

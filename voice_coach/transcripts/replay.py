@@ -23,6 +23,7 @@ from typing import Any, Protocol, TextIO
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, UsageError
+from voice_coach.textsafe import printable
 from voice_coach.transcripts.events import (
     AnswerEvent,
     CommandEvent,
@@ -115,9 +116,10 @@ def plan_replay(session: LoadedSession, from_turn: int = 1,
     # A heading belongs to the first line shown of its stage, even when earlier ones are skipped.
     shown: list[ReplayItem] = []
     pending: str | None = None
+    chosen_ids = {id(i) for i in chosen}  # a set: linear in the events, not quadratic
     for item in items:
         pending = item.heading or pending
-        if item in chosen:
+        if id(item) in chosen_ids:
             shown.append(_with_heading(item, pending))
             pending = None
     return ReplayPlan(tuple(shown), turn, session.cut_short, session.end_reason)
@@ -132,9 +134,10 @@ def _with_heading(item: ReplayItem, heading: str | None) -> ReplayItem:
 
 def line_text(item: ReplayItem) -> str:
     """One transcript line, e.g. ``[1:05] Jane: I built a pipeline.``."""
+    speaker, text = printable(item.speaker), printable(item.text)
     if item.command is not None:
-        return f"[{clock(item.time)}] ({item.speaker} said '{item.text}': {item.command})"
-    return f"[{clock(item.time)}] {item.speaker}: {item.text}"
+        return f"[{clock(item.time)}] ({speaker} said '{text}': {printable(item.command)})"
+    return f"[{clock(item.time)}] {speaker}: {text}"
 
 
 def ending_text(plan: ReplayPlan) -> str:
@@ -151,7 +154,7 @@ def render_text(plan: ReplayPlan) -> str:
     width = len(str(plan.turns))
     for item in plan.items:
         if item.heading:
-            out += ["", f"== {item.heading} =="]
+            out += ["", f"== {printable(item.heading)} =="]
         number = str(item.turn) if item.turn != last_turn else ""
         last_turn = item.turn
         out.append(f"{number:>{width}} {line_text(item)}")

@@ -30,6 +30,27 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (p.strip() for p in _SENTENCE_END.split(text)) if s]
 
 
+MAX_CHUNK = 400
+"""Characters an engine is given at once: espeak-ng is quadratic in a clause's length and
+crashes on ~21,500 characters without punctuation, so longer text is cut at spaces."""
+
+
+def chunk_text(text: str, limit: int = MAX_CHUNK) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at sentence ends, then spaces."""
+    out: list[str] = []
+    for sentence in split_sentences(text) or [text]:
+        rest = sentence
+        while len(rest) > limit:
+            cut = rest.rfind(" ", 0, limit + 1)
+            if cut <= 0:
+                cut = limit  # one enormous "word": cut it anyway
+            out.append(rest[:cut].strip())
+            rest = rest[cut:].lstrip()
+        if rest.strip():
+            out.append(rest.strip())
+    return [piece for piece in out if piece]
+
+
 class Speaker(abc.ABC):
     """A text-to-speech engine. Only ``synth`` is required."""
 

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from voice_coach.errors import CoachError, EngineUnavailable, UsageError
-from voice_coach.tts.base import Speaker, Speech
+from voice_coach.tts.base import MAX_CHUNK, Speaker, Speech, chunk_text
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -289,11 +289,20 @@ class EspeakSpeaker(Speaker):
             return Speech(np.zeros(0, dtype=np.int16), ESPEAK_RATE)
         rate = self.rate_wpm or DEFAULT_RATE_WPM
         worker = self._worker
-        return worker.call(
-            lambda: worker.synth(text, self._voice_id, rate, self._timeout),
-            # The worker enforces its own timeout; this one only catches a wedged thread.
-            timeout=self._timeout * 2 + 5.0,
-        )
+        pieces = [text] if len(text) <= MAX_CHUNK else chunk_text(text)
+
+        def one(piece: str) -> Speech:
+            return worker.call(
+                lambda: worker.synth(piece, self._voice_id, rate, self._timeout),
+                # The worker enforces its own timeout; this one only catches a wedged thread.
+                timeout=self._timeout * 2 + 5.0,
+            )
+
+        clips = [one(piece) for piece in pieces]
+        if len(clips) == 1:
+            return clips[0]
+        return Speech(np.concatenate([c.samples for c in clips]).astype(np.int16),
+                      clips[0].rate)
 
     def list_voices(self) -> list[VoiceInfo]:
         """Voices espeak-ng offers on this machine."""

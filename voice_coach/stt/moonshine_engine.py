@@ -1,0 +1,263 @@
+"""Moonshine base (English) recognizer: segments decoded at pauses in a low-priority process.
+
+The segmenting (VAD-gated segments cut at pauses, decoded in one background worker while
+the user speaks, a speculative tail when silence begins) is the whisper recognizer's; this
+class swaps in Moonshine, also cuts long segments at short word gaps, caps them at 30 s
+(Moonshine takes at most 64 s), and decodes in a child process at a lower priority, so the
+audio path and the UI never wait for it.
+
+For the session loop: ``finish_async()`` returns a future of the transcript at once (wait on
+it with a timeout to show "thinking..." or bridge with "Mm."; ``start()`` for the next
+utterance does not cancel it); ``busy`` says whether decoding is queued or running, and
+``on_busy`` (called from the worker thread) tells when it starts and stops.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voice_coach.audio.format import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, Pcm
+from voice_coach.stt.base import Transcript, Word
+from voice_coach.stt.moonshine_child import MoonshineProcess
+from voice_coach.stt.moonshine_model import MAX_SECONDS, MoonshineModel, spread_words, voiced_spans
+from voice_coach.stt.whisper_engine import (
+    SpeechTest,
+    WhisperRecognizer,
+    WhisperSettings,
+    _Job,
+    _webrtc_speech_test,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MoonshineSettings:
+    """How the Moonshine recognizer runs and cuts an utterance into segments."""
+
+    threads: int = 2
+    """onnxruntime intra-op threads; 2 measured twice as fast as 1 on 2 cores."""
+    process: bool = True
+    """Decode in a child process: in a thread, the decoder's Python loop shares the GIL with
+    the session loop, and on a busy machine a descheduled GIL holder froze the session's
+    audio reading for up to 1.9 s."""
+    nice: int = 2
+    """Niceness added to the decoder (its process, or its thread): the audio path and the UI
+    win a contended core, while the decoder keeps most of its share next to busy programs."""
+    vad_mode: int = 2
+    """webrtcvad aggressiveness, 0..3."""
+    pause_ms: int = 300
+    """A pause this long after speech ends a segment, which is decoded in the background."""
+    min_segment_ms: int = 1500
+    """Shorter segments are not cut: short audio has little context."""
+    soft_segment_s: float = 4.0
+    """A segment this long is cut at a short pause too (``short_pause_ms``), so while the user
+    speaks on, most of the answer is decoded and the tail left at the end stays short."""
+    short_pause_ms: int = 120
+    """A gap between words long enough to cut a long segment at."""
+    max_segment_s: float = 30.0
+    """A segment this long is cut even without a pause (Moonshine takes at most 64 s, and
+    its cost per second grows with the length)."""
+    min_voiced_ms: int = 150
+    """A segment with less voiced audio is noise (a click, a breath) and is never decoded."""
+    lead_ms: int = 200
+    """Silence kept before the first voiced frame."""
+
+    def segmenting(self) -> WhisperSettings:
+        """The settings the shared segmenting logic reads."""
+        return WhisperSettings(
+            vad_mode=self.vad_mode,
+            pause_ms=self.pause_ms,
+            min_segment_ms=self.min_segment_ms,
+            min_voiced_ms=self.min_voiced_ms,
+            lead_ms=self.lead_ms,
+        )
+
+
+Progress = Callable[[bool], None]
+"""Called from the worker with True when it starts decoding and False when it goes idle."""
+
+
+class MoonshineRecognizer(WhisperRecognizer):
+    """Moonshine base-en with background segment decoding, a speculative tail and priority."""
+
+    name = "moonshine"
+
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        settings: MoonshineSettings | None = None,
+        model: MoonshineModel | None = None,
+        is_speech: SpeechTest | None = None,
+    ) -> None:
+        self.moonshine = settings or MoonshineSettings()
+        # The parent starts the worker; the model is then loaded on it (see _load).
+        segmenting = self.moonshine.segmenting()
+        super().__init__(model_path, segmenting, model=object(), is_speech=is_speech)
+        self.model_name = "moonshine-base-en"
+        self._given_model = model
+        self._cache = Path(model_path) if model_path else None
+        self._worker_speech = is_speech or _webrtc_speech_test(self.moonshine.vad_mode)
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        self.on_busy: Progress | None = None
+        """Optional callback told when decoding starts and when the worker goes idle."""
+        self.decode_seconds = 0.0
+        """Worker time spent decoding so far (for metrics)."""
+        # Wait for the load here: a missing package or failed conversion is a creation error.
+        self._model = self._worker.submit(self._load).result()
+
+    def _load(self) -> MoonshineModel | MoonshineProcess:
+        """Start the decoder process, or lower this worker thread's priority and load here
+        (onnxruntime's threads inherit the niceness of the thread that creates them)."""
+        if self._given_model is None and self.moonshine.process:
+            from voice_coach.stt.moonshine_convert import ensure_converted
+
+            found = ensure_converted(self._cache)
+            settings = self.moonshine
+            return MoonshineProcess(
+                found.encoder, found.decoder, found.tokenizer, settings.threads, settings.nice
+            )
+        if self.moonshine.nice > 0 and hasattr(os, "setpriority"):
+            try:
+                tid = threading.get_native_id()
+                niceness = os.getpriority(os.PRIO_PROCESS, tid) + self.moonshine.nice
+                os.setpriority(os.PRIO_PROCESS, tid, niceness)
+            except OSError as exc:  # not fatal: only the priority is lost
+                _LOGGER.debug("cannot lower the recognizer's priority: %s", exc)
+        if self._given_model is not None:
+            return self._given_model
+        from voice_coach.stt.moonshine_convert import ensure_converted
+
+        found = ensure_converted(self._cache)
+        began = time.perf_counter()
+        threads = self.moonshine.threads
+        model = MoonshineModel(found.encoder, found.decoder, found.tokenizer, threads)
+        _LOGGER.info("Moonshine loaded from %s in %.2fs", found.folder, time.perf_counter() - began)
+        return model
+
+    # -- worker side -------------------------------------------------------------------------
+
+    def _set_busy(self, delta: int) -> None:
+        """Count queued decodes and tell the listener when the worker starts or idles."""
+        with self._busy_lock:
+            before = self._busy
+            self._busy += delta
+            now = self._busy
+        if self.on_busy is not None and (before == 0) != (now == 0):
+            self.on_busy(now > 0)
+
+    @property
+    def busy(self) -> bool:
+        """True while segments are queued or being decoded."""
+        return self._busy > 0
+
+    def _submit_counted(self, samples: Pcm, offset: float) -> list[Word]:
+        """Decode on the worker, keeping the busy count."""
+        try:
+            return self._decode(samples, offset)
+        finally:
+            self._set_busy(-1)
+
+    def _submit(self, samples: Pcm, start: int) -> _Job:
+        """Queue a segment that begins at sample ``start`` of the utterance."""
+        offset = start / SAMPLE_RATE
+        self._set_busy(+1)
+        future = self._worker.submit(self._submit_counted, samples, offset)
+        future.add_done_callback(lambda f: self._set_busy(-1) if f.cancelled() else None)
+        return _Job(future, offset)
+
+    def _decode(self, samples: Pcm, offset: float) -> list[Word]:
+        """Run Moonshine on one segment (worker thread); word times estimated, see spread_words."""
+        with self._lock:
+            self.model_calls += 1
+        began = time.perf_counter()
+        words: list[Word] = []
+        for start in range(0, len(samples), int(MAX_SECONDS * SAMPLE_RATE)):
+            piece = samples[start : start + int(MAX_SECONDS * SAMPLE_RATE)]
+            text = self._model.transcribe(piece)
+            voiced = [
+                self._worker_speech(piece[i : i + FRAME_SAMPLES])
+                for i in range(0, len(piece) - FRAME_SAMPLES + 1, FRAME_SAMPLES)
+            ]
+            spans = voiced_spans(voiced, FRAME_MS / 1000)
+            shift = offset + start / SAMPLE_RATE
+            words.extend(
+                Word(w.text, round(w.start + shift, 3), round(w.end + shift, 3))
+                for w in spread_words(text, spans, len(piece) / SAMPLE_RATE)
+            )
+        self.decode_seconds += time.perf_counter() - began
+        return words
+
+    # -- streaming ---------------------------------------------------------------------------
+
+    def _on_frame(self, voiced: bool) -> None:
+        """Cut at pauses as whisper does, and also when a segment reaches its length cap."""
+        super()._on_frame(voiced)
+        length = self._samples - self._seg_start
+        if (
+            not voiced
+            and self._seg_voiced
+            and length >= self.moonshine.soft_segment_s * SAMPLE_RATE
+            and self._silent_frames * FRAME_MS >= self.moonshine.short_pause_ms
+        ):
+            self._cut(self._samples)
+        elif length >= self.moonshine.max_segment_s * SAMPLE_RATE:
+            if self._seg_voiced:
+                self._cut(self._samples)
+            else:  # a long stretch of noise: start the next segment here
+                self._seg_start = self._samples
+                self._seg_voiced_frames = 0
+
+    def finish_async(self) -> concurrent.futures.Future[Transcript]:
+        """End the utterance now and return a future of its transcript.
+
+        The session loop can wait on it with a timeout (show "thinking...", bridge with a
+        short "Mm.") and start the next utterance meanwhile: this utterance's segments are
+        already handed to the worker and ``start`` does not cancel them.
+        """
+        if len(self._pending):
+            padded = np.zeros(FRAME_SAMPLES, np.int16)
+            padded[: len(self._pending)] = self._pending
+            self._samples += len(self._pending)
+            self._pending = padded[:0]
+            self._on_frame(self._is_speech(padded))
+        if self._spec is not None:
+            self._jobs.append(self._spec.job)
+        elif self._seg_voiced:
+            self._jobs.append(self._submit(self._utterance()[self._lead() :], self._lead()))
+        jobs = self._jobs
+        self._jobs = []
+        self._reset()
+
+        def join() -> Transcript:
+            words: list[Word] = []
+            for job in jobs:
+                words.extend(job.future.result())
+            return self._transcript(words)
+
+        # The single worker runs jobs in order: by the time join runs, every segment is done.
+        return self._worker.submit(join)
+
+    def finish(self) -> Transcript:
+        """Decode what is left (or reuse the speculation) and join the segments in order."""
+        return self.finish_async().result()
+
+    def close(self) -> None:
+        """Stop the worker thread and the decoder process."""
+        super().close()
+        if isinstance(self._model, MoonshineProcess):
+            self._model.close()
+
+    def _transcript(self, words: list[Word]) -> Transcript:
+        """A Transcript from Moonshine words (carrying their own punctuation)."""
+        return self.from_words(words)
