@@ -246,6 +246,17 @@ def test_hobby_outside_any_keyword_list_gets_a_grounded_followup(nlp: NlpAnalyze
 
 @pytest.mark.slow
 @needs_models
+@pytest.mark.parametrize(("question", "topic"), [
+    ("How do you handle on-call?", "on-call"),
+    ("Do you use a follow-up process?", "a follow-up process"),
+    ("What is the work-life balance like?", "the work-life balance"),
+])
+def test_a_hyphenated_topic_is_named_whole(nlp: NlpAnalyzer, question: str, topic: str) -> None:
+    assert nlp.analyze(question).topic == topic
+
+
+@pytest.mark.slow
+@needs_models
 @pytest.mark.parametrize(("sid", "question", "topic"), [
     ("hiring-manager-lunch", "How many engineers would I be working with?", "team"),
     ("coffee-chat", "Could I work from home some days?", "remote"),

@@ -857,6 +857,26 @@ _VAGUE_TOPICS = frozenset({"company", "role", "team", "job", "people", "place", 
                            "here", "there"})
 
 
+def _in_hyphen_compound(t: Any) -> bool:
+    """Part of a written compound like "on-call" or "follow-up": kept whole, whatever its tag."""
+    doc = t.doc
+    if t.text == "-":
+        return True
+    after = doc[t.i + 1] if t.i + 1 < len(doc) else None
+    before = doc[t.i - 1] if t.i > 0 else None
+    return bool((after is not None and after.text == "-" and not t.whitespace_)
+                or (before is not None and before.text == "-" and not before.whitespace_))
+
+
+def _with_hyphen_prefix(chunk: Any) -> Any:
+    """The chunk widened leftwards over a hyphenated prefix ("call" -> "on-call")."""
+    doc, start = chunk.doc, chunk.start
+    while (start >= 2 and doc[start - 1].text == "-" and not doc[start - 1].whitespace_
+           and not doc[start - 2].whitespace_):
+        start -= 2
+    return doc[start : chunk.end]
+
+
 def _topic(question_sents: list[Any]) -> str:
     """The thing a question asks about, from the interviewer's side."""
     best: tuple[float, str] | None = None
@@ -872,8 +892,10 @@ def _topic(question_sents: list[Any]) -> str:
                 "question", "questions", "thing", "one", "people"
             ):
                 continue
-            toks = [t for t in chunk if t.lower_ not in _WH and t.pos_ not in ("AUX", "VERB")
-                    and t.lower_ not in ("many", "much", "'s")]
+            chunk = _with_hyphen_prefix(chunk)
+            toks = [t for t in chunk if _in_hyphen_compound(t) or (
+                t.lower_ not in _WH and t.pos_ not in ("AUX", "VERB")
+                and t.lower_ not in ("many", "much", "'s"))]
             words = [{"your": "our", "yours": "ours", "my": "your", "i": "you"}.get(
                 t.lower_, t.text if t.pos_ == "PROPN" else t.lower_) for t in toks]
             if not words:
