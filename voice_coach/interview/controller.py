@@ -339,8 +339,9 @@ class Controller:
                 assert rule.rule is not None
                 self._state.used_rules.add(rule.rule)
                 return fu.FollowUp(line, rule.phrase, rule.rule)
-        if n_words < 4 or (stage is Stage.DISCUSSION and lang.is_vague(a.text)
-                           and not a.phrases):
+        # Probes ask for examples and detail: right for the discussion, odd after a "hello".
+        if stage is Stage.DISCUSSION and (n_words < 4 or (lang.is_vague(a.text)
+                                                          and not a.phrases)):
             probe = self._pick_unsaid(self.scenario.probes)
             if probe:
                 return fu.FollowUp(probe, "")
