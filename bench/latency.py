@@ -155,16 +155,15 @@ def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str
     loaded = store.load(result.session_id)
     turns = []
     for (text, expected), answer, lag in zip(scripted, loaded.answers(), lags, strict=False):
-        latency = answer.get("latency", {})
+        latency = answer.extra.get("latency", {})
         turn: dict[str, Any] = {
-            "scenario": scenario_id, "stage": answer.get("stage"),
-            "pause_in_script": PAUSE_MARK in text, "heard": answer.get("text", ""),
+            "scenario": scenario_id, "stage": answer.stage.value if answer.stage else None,
+            "pause_in_script": PAUSE_MARK in text, "heard": answer.text,
             "max_input_lag_s": round(lag, 3),
             **latency,
         }
-        turn.update(check_cut(text, answer.get("text", ""),
-                              float(answer["end"]) - float(answer["start"]), expected,
-                              english=engine != "vosk"))
+        turn.update(check_cut(text, answer.text, (answer.end or 0.0) - (answer.start or 0.0),
+                              expected, english=engine != "vosk"))
         turns.append(turn)
     return turns, session.recognizer()
 
