@@ -71,6 +71,13 @@ THINKING_SECONDS: dict[Stage, float] = {
 SILENT_TURNS_TO_PAUSE = 2
 """Turns in a row with nothing heard before the interviewer pauses by itself."""
 
+THINKING_AFTER = 1.0
+"""Seconds the recognition tail may take before the screen says "thinking..." and the
+interviewer bridges with a short "Mm." (a frozen meter reads as a hang)."""
+
+BRIDGE_TEXT = "Mm."
+"""The bridge: synthesised once at the start, never stored as a prompt."""
+
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
 DEFAULT_RATE = 175
@@ -212,6 +219,14 @@ class VoiceSession:
         self._audio_clock = AudioClock() if not getattr(source, "realtime", True) else None
         self._last_line = ""
         self._prompt_count = 0
+        self._held: collections.deque[AudioChunk] = collections.deque()
+        """Frames read while waiting for a slow recognition tail, in order: the next reader
+        (the reply's barge-in watch, or the next answer) takes them first."""
+        self._bridge: list[Speech] | None = None
+        self._echo_until = 0.0
+        """Monotonic time until which captured frames may hold the bridge's echo."""
+        self.bridges = 0
+        """How many times the interviewer bridged a slow recognition tail."""
 
     # --- the whole session ------------------------------------------------------------------
 
@@ -224,6 +239,7 @@ class VoiceSession:
             interviewer=self.scenario.interviewer, company=self.scenario.company, **opts.meta,
         )
         self.recorder = Recorder(writer)
+        self._bridge = self._render_bridge()
         try:
             reason = self._loop()
         except KeyboardInterrupt:
@@ -400,7 +416,7 @@ class VoiceSession:
         while True:
             if not self.player.playing:
                 return False
-            chunk = self.source.read(timeout=0.03)
+            chunk = self._read(timeout=0.03)
             if chunk is not None:
                 frame = chunk.samples
                 voiced = vad.is_speech(frame)
@@ -425,7 +441,7 @@ class VoiceSession:
         """The reply is over: what the microphone hears for ``mute_tail`` s more is its echo."""
         until = time.monotonic() + self.options.mute_tail
         while time.monotonic() < until:
-            if self.source.read(timeout=max(0.0, until - time.monotonic())) is None:
+            if self._read(timeout=max(0.0, until - time.monotonic())) is None:
                 break
 
     def _enter_stage(self, event: StageStart) -> None:
@@ -522,7 +538,7 @@ class VoiceSession:
         next_partial = 0.0
         endpoint_mono: float | None = None
         while True:
-            chunk = self.source.read(timeout=0.2)
+            chunk = self._read(timeout=0.2)
             if chunk is None:
                 if getattr(self.source, "finished", False):
                     if not speaking:
@@ -531,9 +547,12 @@ class VoiceSession:
                     break
                 continue
             frame = chunk.samples
+            is_speech = vad.is_speech(frame)
             if self.echo is not None:
-                self._frame_time(chunk)  # keeps the clock correction current
-            events = ep.process(frame, vad.is_speech(frame))
+                at = self._frame_time(chunk)  # also keeps the clock correction current
+                if is_speech and at < self._echo_until:
+                    is_speech = self.echo.is_user(frame, at)  # the bridge's own echo
+            events = ep.process(frame, is_speech)
             self.turns.handle(ep, events)
             kinds = {e.kind for e in events}
             if EventKind.SPEECH_START in kinds:
@@ -563,17 +582,82 @@ class VoiceSession:
             return Heard(Transcript("", engine=recognizer.name), t0 + ep.now, t0 + ep.now,
                          t0 + ep.now, np.zeros(0, np.int16), None, None)
         finish_began = time.monotonic()
-        transcript = recognizer.finish()
+        timings: dict[str, float] = {}
+        transcript = self._finish_tail(recognizer, finish_began, timings)
         tail_s = time.monotonic() - finish_began
         speech_start = ep.speech_start or 0.0
         last_voice = ep.last_voice_time if ep.last_voice_time is not None else ep.now
         utt_start = ep.utterance_start or 0.0
         # Stream time runs with the audio; the last voiced frame was (now - last_voice) ago.
         last_voice_mono = endpoint_mono - (ep.now - last_voice) / source_speed(self.source)
-        timings = {"endpoint_s": ep.now - last_voice, "tail_s": tail_s,
-                   "silence_needed_s": ep.silence_needed()}
+        timings.update({"endpoint_s": ep.now - last_voice, "tail_s": tail_s,
+                        "silence_needed_s": ep.silence_needed()})
         return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
                      ep.utterance(), endpoint_mono, last_voice_mono, timings)
+
+    def _read(self, timeout: float) -> AudioChunk | None:
+        """The next captured frame: those held during a slow tail first, in order."""
+        if self._held:
+            return self._held.popleft()
+        return self.source.read(timeout=timeout)
+
+    def _finish_tail(self, recognizer: Recognizer, began: float,
+                     timings: dict[str, float]) -> Transcript:
+        """End the utterance; past ``THINKING_AFTER`` s say "thinking..." and bridge ("Mm.").
+
+        The microphone is read meanwhile (a real-time source): the frames are held, in order,
+        for whatever listens next, so speech during the wait is neither lost nor given to the
+        wrong turn, and the sound device's queue does not overflow.
+        """
+        future = recognizer.finish_async()
+        try:
+            return future.result(timeout=THINKING_AFTER)
+        except concurrent.futures.TimeoutError:
+            pass
+        self.ui.note("thinking...")
+        self._play_bridge()
+        timings["bridge_s"] = time.monotonic() - began
+        _LOGGER.info("bridge: the recognition tail took over %.1f s (\"%s\" said, not stored)",
+                     THINKING_AFTER, BRIDGE_TEXT)
+        realtime = getattr(self.source, "realtime", True)
+        while realtime and not future.done():
+            try:
+                chunk = self.source.read(timeout=0.03)
+            except CoachError:
+                break  # the device failed: the next reader reports it
+            if chunk is not None:
+                self._held.append(chunk)
+            elif getattr(self.source, "finished", False):
+                break
+        return future.result()
+
+    def _render_bridge(self) -> list[Speech]:
+        """Synthesise the bridge once (a failure means no bridge, not a failed session)."""
+        try:
+            return [s for s in self.speaker.synth_sentences(BRIDGE_TEXT) if len(s.samples)]
+        except CoachError as exc:
+            _LOGGER.warning("no bridge for slow recognition: %s", exc)
+            return []
+
+    def _play_bridge(self) -> None:
+        """Play the pre-rendered "Mm." with the microphone open; its echo is gated."""
+        if not self._bridge:
+            return
+        self.bridges += 1
+        playbacks = [self.player.play(c.samples, c.rate) for c in self._bridge]
+        seconds = sum(c.seconds for c in self._bridge)
+        # (A source faster than real time has no timeline shared with the speaker to gate.)
+        if self.echo is not None and playbacks and getattr(self.source, "realtime", True):
+            wait_first_sample(playbacks[0])
+            start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
+            self.echo.start_reply(start)
+            t = start
+            for clip in self._bridge:
+                self.echo.add_reference(t, resample(clip.samples, clip.rate))
+                t += clip.seconds
+            self._echo_until = t + self.echo.settings.max_delay
+        if self._audio_clock is not None:
+            self._audio_clock.advance(seconds)
 
     # --- hands-free commands that steer the session, not the conversation -------------------
 
