@@ -139,6 +139,10 @@ class VoiceOptions:
     """Keep listening while a reply plays: if the user goes on, stop and join the answer."""
     headphones: bool = False
     """No echo from the speaker into the microphone: no echo gate during replies."""
+    measure_echo: bool = False
+    """Measure the echo path (delay, coupling) on the first lines, with the microphone open.
+    Off: on PulseAudio's virtual devices the envelope match was weak (r 0.5-0.6) and the
+    delay it found varied (2.3 s, 3.8 s) between runs; see listening.echo.estimate_delay."""
     remember_patience: bool = False
     """Start from, and store, this user's learnt patience (``turn-taking.json`` in the home)."""
     vad: str = "auto"
@@ -226,6 +230,7 @@ class VoiceSession:
         self._echo_until = 0.0
         """Monotonic time until which captured frames may hold the bridge's echo."""
         self.bridges = 0
+        self._echo_lessons = 0
         """How many times the interviewer bridged a slow recognition tail."""
 
     # --- the whole session ------------------------------------------------------------------
@@ -329,7 +334,13 @@ class VoiceSession:
         played, and if the user goes on meanwhile (barge-in) the reply stops and nothing of
         this step is stored: returns True, and the answer continues.
         """
-        if not watch:
+        # The first lines said with loudspeakers measure the echo path (delay, coupling):
+        # the microphone stays open, and what it hears is compared with what was played.
+        learn = (not watch and self.options.measure_echo
+                 and self.echo is not None and self.echo.delay is None
+                 and getattr(self.source, "realtime", True) and source_speed(self.source) <= 1.0
+                 and self._echo_lessons < 2)
+        if not watch and not learn:
             self.source.mute()
         said: list[tuple[Prompt, list[Speech], list[Playback]]] = []
         reply: Playback | None = None
@@ -360,7 +371,10 @@ class VoiceSession:
                         return True
                 else:
                     self._record_prompt(event, clips, playbacks)
-                    self.player.wait()
+                    if learn:
+                        self._learn_echo(clips, playbacks)
+                    else:
+                        self.player.wait()
                 self._last_line = event.text
                 if self._audio_clock is not None:
                     self._audio_clock.advance(sum(c.seconds for c in clips))
@@ -374,9 +388,51 @@ class VoiceSession:
             if watch:
                 self._drain_echo_tail()
         finally:
-            if not watch:
-                self.source.unmute(self.options.mute_tail)
+            if not watch and not learn:
+                self.source.unmute(self._echo_tail())
         return False
+
+    def _echo_tail(self) -> float:
+        """How long after the interviewer stops its echo can still arrive."""
+        echo = self.echo
+        if echo is None or echo.delay is None:
+            return self.options.mute_tail
+        return max(self.options.mute_tail, echo.delay + echo.settings.tolerance + 0.1)
+
+    def _learn_echo(self, clips: list[Speech], playbacks: list[Playback]) -> None:
+        """Play a line with the microphone open, and measure the echo path from it."""
+        echo = self.echo
+        assert echo is not None
+        self._echo_lessons += 1
+        if not playbacks:
+            return
+        wait_first_sample(playbacks[0])
+        start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
+        echo.start_reply(start)
+        t = start
+        for clip in clips:
+            echo.add_reference(t, resample(clip.samples, clip.rate))
+            t += clip.seconds
+        # What the microphone hears until the echo of the line's end can have arrived is
+        # the line itself (the user is listening): it is measured and dropped.
+        until: float | None = None
+        while True:
+            if until is None and not self.player.playing:
+                until = time.monotonic() + min(echo.settings.max_search, 2.5)
+            if until is not None and time.monotonic() >= until:
+                break
+            chunk = self._read(timeout=0.03)
+            if chunk is not None:
+                echo.observe(chunk.samples, self._frame_time(chunk))
+            elif getattr(self.source, "finished", False):
+                break
+        pb0 = playbacks[0]
+        _LOGGER.info("echo path: line audible %.3f s after its first sample; clock fix %.3f s",
+                     (pb0.audible_at or 0.0) - (pb0.first_sample_at or 0.0),
+                     min(self._clock_fix) if self._clock_fix else 0.0)
+        delay = echo.estimate_delay()
+        _LOGGER.info("echo path: delay %s, coupling %s dB",
+                     "unknown" if delay is None else f"{delay * 1000:.0f} ms", echo.coupling_db)
 
     def _store_pending(self) -> None:
         """A failure while a reply plays: the answer it replies to is stored all the same."""
@@ -429,6 +485,9 @@ class VoiceSession:
                                  (time.monotonic() - stopped_at) * 1000)
                     if echo is not None:
                         level, ref, into = echo.last
+                        _LOGGER.info("echo gate: clock fix %.3f s; frame read %.3f s after "
+                                     "its time", min(self._clock_fix),
+                                     time.monotonic() - self._frame_time(chunk))
                         _LOGGER.info("echo gate: mic %.1f dBFS, reference %.1f dBFS, coupling "
                                      "%s dB, %.2f s into the line", level, ref,
                                      echo.coupling_db, into)
@@ -439,7 +498,7 @@ class VoiceSession:
 
     def _drain_echo_tail(self) -> None:
         """The reply is over: what the microphone hears for ``mute_tail`` s more is its echo."""
-        until = time.monotonic() + self.options.mute_tail
+        until = time.monotonic() + self._echo_tail()
         while time.monotonic() < until:
             if self._read(timeout=max(0.0, until - time.monotonic())) is None:
                 break
