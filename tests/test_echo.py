@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE
 from voice_coach.listening.echo import EchoGate
@@ -54,3 +55,46 @@ def test_nothing_played_means_no_echo() -> None:
     gate.start_reply(0.0)
     gate.add_reference(0.0, tone(1.0, 0.3))
     assert gate.is_user(tone(0.03, 0.01)[:FRAME_SAMPLES], 5.0)  # long after the reply
+
+
+def speechlike(seconds: float, amplitude: float, seed: int = 3) -> np.ndarray:
+    """A tone switched on and off at random (syllables and pauses): an envelope to match."""
+    rng = np.random.default_rng(seed)
+    pcm = tone(seconds, amplitude)
+    step = FRAME_SAMPLES * 5
+    for i in range(0, len(pcm), step):
+        if rng.random() < 0.4:
+            pcm[i : i + step] = 0
+    return pcm
+
+
+def test_a_late_echo_path_is_measured_and_gated_where_it_arrives() -> None:
+    gate = EchoGate()
+    played = speechlike(4.0, 0.3)
+    gate.start_reply(10.0)
+    gate.add_reference(10.0, played)
+    delay = 2.6  # later than the fixed window's 2 s: a sound server's buffers
+    echo = (played * 0.3).astype(np.int16)
+    for i, frame in enumerate(frames_of(np.concatenate([np.zeros(int(delay * SAMPLE_RATE),
+                                                                 np.int16), echo]))):
+        gate.observe(frame, 10.0 + i * FRAME_S)
+    assert gate.estimate_delay() == pytest.approx(delay, abs=0.06)
+    assert gate.coupling_db is not None and -12 < gate.coupling_db < -9
+    # A later reply: its echo at that delay is not the user; a louder voice is.
+    gate.start_reply(30.0)
+    second = speechlike(3.0, 0.3, seed=5)
+    gate.add_reference(30.0, second)
+    late = (second * 0.3).astype(np.int16)
+    verdicts = [gate.is_user(f, 30.0 + delay + i * FRAME_S) for i, f in enumerate(frames_of(late))]
+    assert not any(verdicts)
+    user = tone(0.3, 0.9)
+    assert all(gate.is_user(f, 31.0 + i * FRAME_S) for i, f in enumerate(frames_of(user)))
+
+
+def test_nothing_coming_back_measures_no_delay() -> None:
+    gate = EchoGate()
+    gate.start_reply(0.0)
+    gate.add_reference(0.0, speechlike(3.0, 0.3))
+    for i in range(150):
+        gate.observe(np.zeros(FRAME_SAMPLES, np.int16), i * FRAME_S)
+    assert gate.estimate_delay() is None

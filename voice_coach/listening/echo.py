@@ -43,6 +43,12 @@ class EchoSettings:
     """Quieter microphone frames teach nothing about the echo (it has not arrived yet)."""
     default_coupling_db: float = 0.0
     """Coupling assumed before any was measured: the echo as loud as what was played."""
+    max_search: float = 5.0
+    """Longest speaker-to-microphone delay the envelope cross-correlation looks for."""
+    tolerance: float = 0.25
+    """Once the delay is measured, reference frames this far either side of it still count."""
+    min_correlation: float = 0.5
+    """A weaker envelope match measures no delay (the room was noisy, or nothing came back)."""
 
 
 class EchoGate:
@@ -56,6 +62,9 @@ class EchoGate:
         self._reply_start = 0.0
         self._measured: list[float] = []
         self._calibrating = True
+        self.delay: float | None = None
+        """Measured speaker-to-microphone delay in seconds (None until measured)."""
+        self._observed: list[tuple[float, float]] = []
         self.last = (-96.0, -96.0, 0.0)
         """(microphone dBFS, reference dBFS, seconds into the reply) of the last frame judged."""
 
@@ -65,8 +74,8 @@ class EchoGate:
         self._measured = []
         # Learn the coupling once: later replies are judged from their first frame.
         self._calibrating = self.coupling_db is None
-        self._refs = [(t, lv) for t, lv in self._refs
-                      if t + len(lv) * _FRAME_S > now - self.settings.max_delay]
+        keep = max(self.settings.max_delay, self.settings.max_search)
+        self._refs = [(t, lv) for t, lv in self._refs if t + len(lv) * _FRAME_S > now - keep]
 
     def add_reference(self, start: float, pcm: Pcm) -> None:
         """``pcm`` (16 kHz) is heard from the speaker from monotonic time ``start`` on."""
@@ -77,10 +86,59 @@ class EchoGate:
                            for i in range(n)])
         self._refs.append((start, levels))
 
+    def observe(self, frame: Pcm, t: float) -> None:
+        """A microphone frame captured at ``t`` while a line plays and nobody answers."""
+        self._observed.append((t, dbfs(frame)))
+
+    def _level_at(self, t: float) -> float:
+        """The reference level played at time ``t`` (-96 when nothing was)."""
+        for start, levels in self._refs:
+            i = int((t - start) / _FRAME_S)
+            if 0 <= i < len(levels):
+                return float(levels[i])
+        return -96.0
+
+    def estimate_delay(self) -> float | None:
+        """Cross-correlate the observed microphone envelope with the played one.
+
+        The delay with the best match (Pearson, above ``min_correlation``) is kept, and the
+        coupling is measured at it: the echo is then gated where it really arrives, however
+        late the sound server delivers it.
+        """
+        cfg = self.settings
+        obs, self._observed = self._observed, []
+        if len(obs) < 20:
+            return self.delay
+        times = np.array([t for t, _ in obs])
+        mic = np.array([lv for _, lv in obs])
+        if mic.std() < 1.0:
+            return self.delay  # nothing came back (silence): nothing to measure
+        best, best_d = -1.0, 0.0
+        for d in np.arange(0.0, cfg.max_search, _FRAME_S):
+            ref = np.array([self._level_at(t - d) for t in times])
+            if ref.std() < 1.0:
+                continue
+            r = float(np.corrcoef(mic, ref)[0, 1])
+            if r > best:
+                best, best_d = r, float(d)
+        _LOGGER.info("echo path: best envelope match r=%.2f at %.0f ms", best, best_d * 1000)
+        if best < cfg.min_correlation:
+            return self.delay
+        self.delay = best_d
+        ref = np.array([self._level_at(t - best_d) for t in times])
+        loud = (ref > _QUIET_DBFS) & (mic > cfg.min_level_dbfs)
+        if loud.sum() >= 10:
+            self.coupling_db = float(np.percentile((mic - ref)[loud], 95))
+        return self.delay
+
     def reference_db(self, t: float) -> float:
         """Loudest reference frame that can still be echoing at time ``t``."""
-        lo = t - self.settings.max_delay - _FRAME_S
-        hi = t + self.settings.lead
+        if self.delay is not None:
+            lo = t - self.delay - self.settings.tolerance - _FRAME_S
+            hi = t - self.delay + self.settings.tolerance
+        else:
+            lo = t - self.settings.max_delay - _FRAME_S
+            hi = t + self.settings.lead
         best = -96.0
         for start, levels in self._refs:
             end = start + len(levels) * _FRAME_S
@@ -100,7 +158,7 @@ class EchoGate:
         if ref < _QUIET_DBFS:
             return True
         cfg = self.settings
-        if self._calibrating and t - self._reply_start < cfg.calibrate:
+        if self._calibrating and self.delay is None and t - self._reply_start < cfg.calibrate:
             # The user is listening to the start of the reply: what comes in is echo.
             if level > cfg.min_level_dbfs:
                 self._measured.append(level - ref)

@@ -71,6 +71,13 @@ THINKING_SECONDS: dict[Stage, float] = {
 SILENT_TURNS_TO_PAUSE = 2
 """Turns in a row with nothing heard before the interviewer pauses by itself."""
 
+THINKING_AFTER = 1.0
+"""Seconds the recognition tail may take before the screen says "thinking..." and the
+interviewer bridges with a short "Mm." (a frozen meter reads as a hang)."""
+
+BRIDGE_TEXT = "Mm."
+"""The bridge: synthesised once at the start, never stored as a prompt."""
+
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
 DEFAULT_RATE = 175
@@ -132,6 +139,10 @@ class VoiceOptions:
     """Keep listening while a reply plays: if the user goes on, stop and join the answer."""
     headphones: bool = False
     """No echo from the speaker into the microphone: no echo gate during replies."""
+    measure_echo: bool = False
+    """Measure the echo path (delay, coupling) on the first lines, with the microphone open.
+    Off: on PulseAudio's virtual devices the envelope match was weak (r 0.5-0.6) and the
+    delay it found varied (2.3 s, 3.8 s) between runs; see listening.echo.estimate_delay."""
     remember_patience: bool = False
     """Start from, and store, this user's learnt patience (``turn-taking.json`` in the home)."""
     vad: str = "auto"
@@ -212,6 +223,15 @@ class VoiceSession:
         self._audio_clock = AudioClock() if not getattr(source, "realtime", True) else None
         self._last_line = ""
         self._prompt_count = 0
+        self._held: collections.deque[AudioChunk] = collections.deque()
+        """Frames read while waiting for a slow recognition tail, in order: the next reader
+        (the reply's barge-in watch, or the next answer) takes them first."""
+        self._bridge: list[Speech] | None = None
+        self._echo_until = 0.0
+        """Monotonic time until which captured frames may hold the bridge's echo."""
+        self.bridges = 0
+        self._echo_lessons = 0
+        """How many times the interviewer bridged a slow recognition tail."""
 
     # --- the whole session ------------------------------------------------------------------
 
@@ -224,6 +244,7 @@ class VoiceSession:
             interviewer=self.scenario.interviewer, company=self.scenario.company, **opts.meta,
         )
         self.recorder = Recorder(writer)
+        self._bridge = self._render_bridge()
         try:
             reason = self._loop()
         except KeyboardInterrupt:
@@ -313,7 +334,13 @@ class VoiceSession:
         played, and if the user goes on meanwhile (barge-in) the reply stops and nothing of
         this step is stored: returns True, and the answer continues.
         """
-        if not watch:
+        # The first lines said with loudspeakers measure the echo path (delay, coupling):
+        # the microphone stays open, and what it hears is compared with what was played.
+        learn = (not watch and self.options.measure_echo
+                 and self.echo is not None and self.echo.delay is None
+                 and getattr(self.source, "realtime", True) and source_speed(self.source) <= 1.0
+                 and self._echo_lessons < 2)
+        if not watch and not learn:
             self.source.mute()
         said: list[tuple[Prompt, list[Speech], list[Playback]]] = []
         reply: Playback | None = None
@@ -344,7 +371,10 @@ class VoiceSession:
                         return True
                 else:
                     self._record_prompt(event, clips, playbacks)
-                    self.player.wait()
+                    if learn:
+                        self._learn_echo(clips, playbacks)
+                    else:
+                        self.player.wait()
                 self._last_line = event.text
                 if self._audio_clock is not None:
                     self._audio_clock.advance(sum(c.seconds for c in clips))
@@ -358,9 +388,51 @@ class VoiceSession:
             if watch:
                 self._drain_echo_tail()
         finally:
-            if not watch:
-                self.source.unmute(self.options.mute_tail)
+            if not watch and not learn:
+                self.source.unmute(self._echo_tail())
         return False
+
+    def _echo_tail(self) -> float:
+        """How long after the interviewer stops its echo can still arrive."""
+        echo = self.echo
+        if echo is None or echo.delay is None:
+            return self.options.mute_tail
+        return max(self.options.mute_tail, echo.delay + echo.settings.tolerance + 0.1)
+
+    def _learn_echo(self, clips: list[Speech], playbacks: list[Playback]) -> None:
+        """Play a line with the microphone open, and measure the echo path from it."""
+        echo = self.echo
+        assert echo is not None
+        self._echo_lessons += 1
+        if not playbacks:
+            return
+        wait_first_sample(playbacks[0])
+        start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
+        echo.start_reply(start)
+        t = start
+        for clip in clips:
+            echo.add_reference(t, resample(clip.samples, clip.rate))
+            t += clip.seconds
+        # What the microphone hears until the echo of the line's end can have arrived is
+        # the line itself (the user is listening): it is measured and dropped.
+        until: float | None = None
+        while True:
+            if until is None and not self.player.playing:
+                until = time.monotonic() + min(echo.settings.max_search, 2.5)
+            if until is not None and time.monotonic() >= until:
+                break
+            chunk = self._read(timeout=0.03)
+            if chunk is not None:
+                echo.observe(chunk.samples, self._frame_time(chunk))
+            elif getattr(self.source, "finished", False):
+                break
+        pb0 = playbacks[0]
+        _LOGGER.info("echo path: line audible %.3f s after its first sample; clock fix %.3f s",
+                     (pb0.audible_at or 0.0) - (pb0.first_sample_at or 0.0),
+                     min(self._clock_fix) if self._clock_fix else 0.0)
+        delay = echo.estimate_delay()
+        _LOGGER.info("echo path: delay %s, coupling %s dB",
+                     "unknown" if delay is None else f"{delay * 1000:.0f} ms", echo.coupling_db)
 
     def _store_pending(self) -> None:
         """A failure while a reply plays: the answer it replies to is stored all the same."""
@@ -400,7 +472,7 @@ class VoiceSession:
         while True:
             if not self.player.playing:
                 return False
-            chunk = self.source.read(timeout=0.03)
+            chunk = self._read(timeout=0.03)
             if chunk is not None:
                 frame = chunk.samples
                 voiced = vad.is_speech(frame)
@@ -413,6 +485,9 @@ class VoiceSession:
                                  (time.monotonic() - stopped_at) * 1000)
                     if echo is not None:
                         level, ref, into = echo.last
+                        _LOGGER.info("echo gate: clock fix %.3f s; frame read %.3f s after "
+                                     "its time", min(self._clock_fix),
+                                     time.monotonic() - self._frame_time(chunk))
                         _LOGGER.info("echo gate: mic %.1f dBFS, reference %.1f dBFS, coupling "
                                      "%s dB, %.2f s into the line", level, ref,
                                      echo.coupling_db, into)
@@ -423,9 +498,9 @@ class VoiceSession:
 
     def _drain_echo_tail(self) -> None:
         """The reply is over: what the microphone hears for ``mute_tail`` s more is its echo."""
-        until = time.monotonic() + self.options.mute_tail
+        until = time.monotonic() + self._echo_tail()
         while time.monotonic() < until:
-            if self.source.read(timeout=max(0.0, until - time.monotonic())) is None:
+            if self._read(timeout=max(0.0, until - time.monotonic())) is None:
                 break
 
     def _enter_stage(self, event: StageStart) -> None:
@@ -522,7 +597,7 @@ class VoiceSession:
         next_partial = 0.0
         endpoint_mono: float | None = None
         while True:
-            chunk = self.source.read(timeout=0.2)
+            chunk = self._read(timeout=0.2)
             if chunk is None:
                 if getattr(self.source, "finished", False):
                     if not speaking:
@@ -531,9 +606,12 @@ class VoiceSession:
                     break
                 continue
             frame = chunk.samples
+            is_speech = vad.is_speech(frame)
             if self.echo is not None:
-                self._frame_time(chunk)  # keeps the clock correction current
-            events = ep.process(frame, vad.is_speech(frame))
+                at = self._frame_time(chunk)  # also keeps the clock correction current
+                if is_speech and at < self._echo_until:
+                    is_speech = self.echo.is_user(frame, at)  # the bridge's own echo
+            events = ep.process(frame, is_speech)
             self.turns.handle(ep, events)
             kinds = {e.kind for e in events}
             if EventKind.SPEECH_START in kinds:
@@ -563,17 +641,82 @@ class VoiceSession:
             return Heard(Transcript("", engine=recognizer.name), t0 + ep.now, t0 + ep.now,
                          t0 + ep.now, np.zeros(0, np.int16), None, None)
         finish_began = time.monotonic()
-        transcript = recognizer.finish()
+        timings: dict[str, float] = {}
+        transcript = self._finish_tail(recognizer, finish_began, timings)
         tail_s = time.monotonic() - finish_began
         speech_start = ep.speech_start or 0.0
         last_voice = ep.last_voice_time if ep.last_voice_time is not None else ep.now
         utt_start = ep.utterance_start or 0.0
         # Stream time runs with the audio; the last voiced frame was (now - last_voice) ago.
         last_voice_mono = endpoint_mono - (ep.now - last_voice) / source_speed(self.source)
-        timings = {"endpoint_s": ep.now - last_voice, "tail_s": tail_s,
-                   "silence_needed_s": ep.silence_needed()}
+        timings.update({"endpoint_s": ep.now - last_voice, "tail_s": tail_s,
+                        "silence_needed_s": ep.silence_needed()})
         return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
                      ep.utterance(), endpoint_mono, last_voice_mono, timings)
+
+    def _read(self, timeout: float) -> AudioChunk | None:
+        """The next captured frame: those held during a slow tail first, in order."""
+        if self._held:
+            return self._held.popleft()
+        return self.source.read(timeout=timeout)
+
+    def _finish_tail(self, recognizer: Recognizer, began: float,
+                     timings: dict[str, float]) -> Transcript:
+        """End the utterance; past ``THINKING_AFTER`` s say "thinking..." and bridge ("Mm.").
+
+        The microphone is read meanwhile (a real-time source): the frames are held, in order,
+        for whatever listens next, so speech during the wait is neither lost nor given to the
+        wrong turn, and the sound device's queue does not overflow.
+        """
+        future = recognizer.finish_async()
+        try:
+            return future.result(timeout=THINKING_AFTER)
+        except concurrent.futures.TimeoutError:
+            pass
+        self.ui.note("thinking...")
+        self._play_bridge()
+        timings["bridge_s"] = time.monotonic() - began
+        _LOGGER.info("bridge: the recognition tail took over %.1f s (\"%s\" said, not stored)",
+                     THINKING_AFTER, BRIDGE_TEXT)
+        realtime = getattr(self.source, "realtime", True)
+        while realtime and not future.done():
+            try:
+                chunk = self.source.read(timeout=0.03)
+            except CoachError:
+                break  # the device failed: the next reader reports it
+            if chunk is not None:
+                self._held.append(chunk)
+            elif getattr(self.source, "finished", False):
+                break
+        return future.result()
+
+    def _render_bridge(self) -> list[Speech]:
+        """Synthesise the bridge once (a failure means no bridge, not a failed session)."""
+        try:
+            return [s for s in self.speaker.synth_sentences(BRIDGE_TEXT) if len(s.samples)]
+        except CoachError as exc:
+            _LOGGER.warning("no bridge for slow recognition: %s", exc)
+            return []
+
+    def _play_bridge(self) -> None:
+        """Play the pre-rendered "Mm." with the microphone open; its echo is gated."""
+        if not self._bridge:
+            return
+        self.bridges += 1
+        playbacks = [self.player.play(c.samples, c.rate) for c in self._bridge]
+        seconds = sum(c.seconds for c in self._bridge)
+        # (A source faster than real time has no timeline shared with the speaker to gate.)
+        if self.echo is not None and playbacks and getattr(self.source, "realtime", True):
+            wait_first_sample(playbacks[0])
+            start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
+            self.echo.start_reply(start)
+            t = start
+            for clip in self._bridge:
+                self.echo.add_reference(t, resample(clip.samples, clip.rate))
+                t += clip.seconds
+            self._echo_until = t + self.echo.settings.max_delay
+        if self._audio_clock is not None:
+            self._audio_clock.advance(seconds)
 
     # --- hands-free commands that steer the session, not the conversation -------------------
 
