@@ -133,8 +133,9 @@ class EndpointConfig:
     barge_in_voiced: int = 4
     """Voiced frames in that window for a barge-in: stricter than a resume, since the
     interviewer's residual echo may be in the frames (0 turns barge-in off)."""
-    pre_roll: float = 0.3
-    """Audio kept from before the first voiced frame, so the first syllable is not lost."""
+    pre_roll: float = 0.6
+    """Audio kept from before the first voiced frame, so the first syllable is not lost (a
+    quiet onset - "h", "f", a soft vowel - is voiced 0.3-0.5 s before the VAD says so)."""
     end_silence: float = 1.2
     """Pause that ends an answer when the evidence is neutral."""
     finished_silence: float = 0.6
