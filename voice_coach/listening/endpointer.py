@@ -154,6 +154,11 @@ class EndpointConfig:
     """After a barge-in, the short wait for this user becomes their pause plus this..."""
     max_patience: float = 3.3
     """...up to this."""
+    patience_floors_finished: bool = False
+    """Whether the learnt patience also floors the short wait of a FINISHED verdict. Off: an
+    answer whose words and sound agree it is finished, and that has the words this user's
+    answers need (``patience_words``), ends after ``finished_silence`` - the patience only
+    lengthens the neutral and thinking waits, so a finished answer is answered quickly."""
     patience_words: float = 1.25
     """...and an answer needs this many times the words it had when it was cut to sound
     finished (people who pause after a complete sentence go on to develop it)."""
@@ -231,7 +236,8 @@ def wait_for(
         return max(long_wait, patience)
     if verdict is Verdict.NEUTRAL:
         return max(config.end_silence, patience)
-    return max(min(config.finished_silence, config.end_silence), patience)
+    short = min(config.finished_silence, config.end_silence)
+    return max(short, patience) if config.patience_floors_finished else short
 
 
 def required_silence(
