@@ -336,6 +336,10 @@ def main() -> None:
     noises = [n for n in NOISES if n.name in args.noises.split(",")]
     cfg = dataclasses.replace(EndpointConfig(), **json.loads(args.config))
     model = ModelCache(not args.no_model)
+    if not args.no_model and model.model is None:
+        # Easy to miss in the JSON ("turn_model": null): the numbers are then the fallback's.
+        print("smart-turn is not installed (voice-coach models download smart-turn, or "
+              "VOICE_COACH_SMART_TURN=FILE): measuring without it", file=sys.stderr)
     vad = create_vad(args.vad)
     rows: list[Outcome] = []
     rng = np.random.default_rng(11)
