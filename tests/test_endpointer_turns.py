@@ -199,3 +199,12 @@ def test_patience_is_stored_privately_for_the_next_session(tmp_path: Path) -> No
     other = Endpointer()
     load_patience(other, path)  # a damaged file is ignored, not fatal
     assert other.patience == 0.0
+
+
+def test_model_unfinished_can_mean_neutral_for_a_complete_sentence() -> None:
+    cfg = EndpointConfig()
+    assert judge(FINISHED, cfg, probability=0.2) is Verdict.THINKING
+    soft = EndpointConfig(model_unfinished_thinking=False)
+    assert judge(FINISHED, soft, probability=0.2) is Verdict.NEUTRAL
+    assert judge(FINISHED, soft, expected_words=25, probability=0.2) is Verdict.THINKING
+    assert judge(FINISHED.rstrip(".") + ",", soft, probability=0.2) is Verdict.THINKING

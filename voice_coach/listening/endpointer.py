@@ -159,6 +159,10 @@ class EndpointConfig:
     answer whose words and sound agree it is finished, and that has the words this user's
     answers need (``patience_words``), ends after ``finished_silence`` - the patience only
     lengthens the neutral and thinking waits, so a finished answer is answered quickly."""
+    model_unfinished_thinking: bool = True
+    """Whether the model's "unfinished" makes a long, complete-sounding answer THINKING (the
+    long wait); off, it only makes it NEUTRAL (an experiment: smart-turn calls some readers'
+    sentence ends unfinished)."""
     patience_words: float = 1.25
     """...and an answer needs this many times the words it had when it was cut to sound
     finished (people who pause after a complete sentence go on to develop it)."""
@@ -214,10 +218,12 @@ def judge(
         or _CLAUSE_END.search(hint)
     ):
         return Verdict.THINKING
-    if model_unfinished:
+    if model_unfinished and (config.model_unfinished_thinking or not ends_sentence):
         return Verdict.THINKING
     if expected_words and len(words) < expected_words:
         return Verdict.THINKING  # short for the question: a thinking pause, most likely
+    if model_unfinished:
+        return Verdict.NEUTRAL
     unpunctuated = not re.search(r"[.!?,;]", hint)
     long_enough = len(words) >= max(config.finished_min_words, expected_words, min_words)
     if long_enough and (ends_sentence or unpunctuated):
