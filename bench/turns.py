@@ -73,6 +73,7 @@ TAIL_S = 6.0
 REPLY_S = 4.0
 """How long the interviewer's reply plays after an endpoint: barge-in is possible meanwhile."""
 _WORD = re.compile(r"[a-z']+")
+CHECKS: list[dict[str, Any]] = []
 
 
 @dataclass
@@ -205,6 +206,12 @@ def run_answer(answer: Answer, ep: Endpointer, vad: Any, model: ModelCache,
         for e in events:
             if e.kind is EventKind.TURN_CHECK:
                 pending = [(e.time + args.model_latency, model(ep.utterance()))]
+                if args.checks is not None:
+                    # For tuning: what the evidence looked like at mid-answer pauses and ends.
+                    hint = oracle_hint(answer, e.time + args.model_latency, args.hint_latency)
+                    CHECKS.append({"mid": e.time < last_start_t, "stage": answer.stage.value,
+                                   "p": pending[0][1], "words": len(_WORD.findall(hint.lower())),
+                                   "hint_end": hint[-1:], "voice": "", "pause": answer.pause})
             elif e.kind is EventKind.SPEECH_RESUME:
                 pending = []
             elif e.kind is EventKind.ENDPOINT:
@@ -306,6 +313,8 @@ def main() -> None:
     parser.add_argument("--tune-on", default="piper,real:austen_reader",
                         help="voices the settings were tuned on (the rest is held out)")
     parser.add_argument("--voices", default="", help="only these voices (comma-separated)")
+    parser.add_argument("--checks", type=Path, default=None,
+                        help="write every smart-turn check (mid-answer or end) as JSON lines")
     parser.add_argument("--details", action="store_true", help="one line per answer on stderr")
     parser.add_argument("--expected", default="{}",
                         help='JSON overrides of the words each stage expects ({"discussion": 30})')
@@ -327,6 +336,10 @@ def main() -> None:
     noises = [n for n in NOISES if n.name in args.noises.split(",")]
     cfg = dataclasses.replace(EndpointConfig(), **json.loads(args.config))
     model = ModelCache(not args.no_model)
+    if not args.no_model and model.model is None:
+        # Easy to miss in the JSON ("turn_model": null): the numbers are then the fallback's.
+        print("smart-turn is not installed (voice-coach models download smart-turn, or "
+              "VOICE_COACH_SMART_TURN=FILE): measuring without it", file=sys.stderr)
     vad = create_vad(args.vad)
     rows: list[Outcome] = []
     rng = np.random.default_rng(11)
@@ -350,7 +363,10 @@ def main() -> None:
                             idx = np.arange(first, first + n)
                         answer = Answer([pool[i] for i in idx], pause, stage)
                         build_answer(answer, noise, seed=session * 100 + k, talkers=talkers)
+                        n_checks = len(CHECKS)
                         res = run_answer(answer, ep, vad, model, args)
+                        for c in CHECKS[n_checks:]:
+                            c["voice"] = voice
                         res.voice, res.noise, res.tuned = voice, noise.name, voice in tuned
                         rows.append(res)
                         if args.details:
@@ -360,6 +376,8 @@ def main() -> None:
                                   f"{res.reply_delay}, {res.verdict}, patience "
                                   f"{res.patience:.2f}/{ep.min_words}", file=sys.stderr)
     model.save()
+    if args.checks is not None:
+        args.checks.write_text("".join(json.dumps(c) + "\n" for c in CHECKS))
     asr: dict[str, Any] = {}
     if args.asr:
         from voice_coach.stt.registry import create_recognizer

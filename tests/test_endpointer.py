@@ -65,13 +65,13 @@ def test_two_clicks_in_window_not_enough_three_are() -> None:
 
 def test_pre_roll_is_kept() -> None:
     ep = Endpointer()
-    feed(ep, [False] * 20)  # 0.6 s of silence (marked by value 0)
+    feed(ep, [False] * 40)  # 1.2 s of silence (marked by value 0)
     events = feed(ep, "xxx", value=1234)
     assert kinds(events) == [EventKind.SPEECH_START]
-    start = 20 * FRAME_S
+    start = 40 * FRAME_S
     assert events[0].time == pytest.approx(start)
     audio = ep.utterance()
-    pre = frames_for(0.3)
+    pre = frames_for(0.6)
     assert len(audio) == (pre + 3) * FRAME_SAMPLES
     assert np.all(audio[: pre * FRAME_SAMPLES] == 0)
     assert np.all(audio[pre * FRAME_SAMPLES :] == 1234)

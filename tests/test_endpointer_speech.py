@@ -54,7 +54,7 @@ def test_answer_with_thinking_pause(kind: str) -> None:
     assert ep.last_voice_time == pytest.approx(speech_end, abs=0.25)
     assert events[-1].time == pytest.approx(speech_end + 1.2, abs=0.3)
     # The utterance starts with the pre-roll and covers both parts.
-    assert ep.utterance_start == pytest.approx(start - 0.3, abs=0.031)
+    assert ep.utterance_start == pytest.approx(start - ep.config.pre_roll, abs=0.031)
     assert len(ep.utterance()) / SAMPLE_RATE == pytest.approx(
         events[-1].time - ep.utterance_start, abs=0.031
     )

@@ -120,11 +120,23 @@ def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
     assert len(audio) == round(ep.now / FRAME_S) * FRAME_SAMPLES
     assert np.all(audio[-4 * FRAME_SAMPLES :] == 222)
     assert first_end < resumed
-    # The same finished-sounding words now need the user's own pause plus a margin.
-    ep.set_hint(FINISHED + " And we kept it running.")
+    # An answer barely longer than the one that was cut now needs the user's own pause plus
+    # a margin: it is not yet as long as this user's answers (1.25x the words at the cut)...
+    ep.set_hint(FINISHED + " It worked.")
+    assert ep.verdict() is Verdict.NEUTRAL
     assert ep.silence_needed() == pytest.approx(1.9, abs=FRAME_S)
-    events = feed(ep, [False] * frames_for(1.95))
+    # ...while one that is long enough and sounds finished ends after the short wait: the
+    # learnt patience does not slow down the reply to a finished answer.
+    ep.set_hint(FINISHED + " And we kept it running.")
+    assert ep.verdict() is Verdict.FINISHED
+    assert ep.silence_needed() == pytest.approx(0.6, abs=FRAME_S)
+    events = feed(ep, [False] * frames_for(0.65))
     assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
+    # The old behaviour (patience floors every wait) stays available.
+    slow = Endpointer(EndpointConfig(patience_floors_finished=True))
+    slow.set_patience(1.9)
+    slow.set_hint(FINISHED)
+    assert slow.silence_needed() == pytest.approx(1.9)
 
 
 def test_patience_survives_reset_and_is_capped() -> None:
@@ -133,7 +145,7 @@ def test_patience_survives_reset_and_is_capped() -> None:
     assert ep.patience == pytest.approx(3.3)
     ep.reset()
     assert ep.patience == pytest.approx(3.3)
-    ep.set_hint(FINISHED)
+    ep.set_hint(FINISHED.rstrip(".") + ",")  # mid-sentence: the thinking wait, floored
     assert ep.silence_needed() == pytest.approx(3.3)
 
 
@@ -187,3 +199,12 @@ def test_patience_is_stored_privately_for_the_next_session(tmp_path: Path) -> No
     other = Endpointer()
     load_patience(other, path)  # a damaged file is ignored, not fatal
     assert other.patience == 0.0
+
+
+def test_model_unfinished_can_mean_neutral_for_a_complete_sentence() -> None:
+    cfg = EndpointConfig()
+    assert judge(FINISHED, cfg, probability=0.2) is Verdict.THINKING
+    soft = EndpointConfig(model_unfinished_thinking=False)
+    assert judge(FINISHED, soft, probability=0.2) is Verdict.NEUTRAL
+    assert judge(FINISHED, soft, expected_words=25, probability=0.2) is Verdict.THINKING
+    assert judge(FINISHED.rstrip(".") + ",", soft, probability=0.2) is Verdict.THINKING

@@ -133,8 +133,9 @@ class EndpointConfig:
     barge_in_voiced: int = 4
     """Voiced frames in that window for a barge-in: stricter than a resume, since the
     interviewer's residual echo may be in the frames (0 turns barge-in off)."""
-    pre_roll: float = 0.3
-    """Audio kept from before the first voiced frame, so the first syllable is not lost."""
+    pre_roll: float = 0.6
+    """Audio kept from before the first voiced frame, so the first syllable is not lost (a
+    quiet onset - "h", "f", a soft vowel - is voiced 0.3-0.5 s before the VAD says so)."""
     end_silence: float = 1.2
     """Pause that ends an answer when the evidence is neutral."""
     finished_silence: float = 0.6
@@ -153,6 +154,15 @@ class EndpointConfig:
     """After a barge-in, the short wait for this user becomes their pause plus this..."""
     max_patience: float = 3.3
     """...up to this."""
+    patience_floors_finished: bool = False
+    """Whether the learnt patience also floors the short wait of a FINISHED verdict. Off: an
+    answer whose words and sound agree it is finished, and that has the words this user's
+    answers need (``patience_words``), ends after ``finished_silence`` - the patience only
+    lengthens the neutral and thinking waits, so a finished answer is answered quickly."""
+    model_unfinished_thinking: bool = True
+    """Whether the model's "unfinished" makes a long, complete-sounding answer THINKING (the
+    long wait); off, it only makes it NEUTRAL (an experiment: smart-turn calls some readers'
+    sentence ends unfinished)."""
     patience_words: float = 1.25
     """...and an answer needs this many times the words it had when it was cut to sound
     finished (people who pause after a complete sentence go on to develop it)."""
@@ -208,10 +218,12 @@ def judge(
         or _CLAUSE_END.search(hint)
     ):
         return Verdict.THINKING
-    if model_unfinished:
+    if model_unfinished and (config.model_unfinished_thinking or not ends_sentence):
         return Verdict.THINKING
     if expected_words and len(words) < expected_words:
         return Verdict.THINKING  # short for the question: a thinking pause, most likely
+    if model_unfinished:
+        return Verdict.NEUTRAL
     unpunctuated = not re.search(r"[.!?,;]", hint)
     long_enough = len(words) >= max(config.finished_min_words, expected_words, min_words)
     if long_enough and (ends_sentence or unpunctuated):
@@ -230,7 +242,8 @@ def wait_for(
         return max(long_wait, patience)
     if verdict is Verdict.NEUTRAL:
         return max(config.end_silence, patience)
-    return max(min(config.finished_silence, config.end_silence), patience)
+    short = min(config.finished_silence, config.end_silence)
+    return max(short, patience) if config.patience_floors_finished else short
 
 
 def required_silence(
