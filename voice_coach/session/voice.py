@@ -406,13 +406,7 @@ class VoiceSession:
         self._echo_lessons += 1
         if not playbacks:
             return
-        wait_first_sample(playbacks[0])
-        start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
-        echo.start_reply(start)
-        t = start
-        for clip in clips:
-            echo.add_reference(t, resample(clip.samples, clip.rate))
-            t += clip.seconds
+        self._echo_reference(echo, clips, playbacks)
         # What the microphone hears until the echo of the line's end can have arrived is
         # the line itself (the user is listening): it is measured and dropped.
         until: float | None = None
@@ -458,17 +452,22 @@ class VoiceSession:
         self._clock_fix.append(now - stamped)
         return stamped + min(self._clock_fix) - chunk.seconds
 
+    @staticmethod
+    def _echo_reference(echo: EchoGate, clips: list[Speech], playbacks: list[Playback]) -> None:
+        """Tell the echo gate what the line sounds like and when its first sample was heard."""
+        wait_first_sample(playbacks[0])
+        start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
+        echo.start_reply(start)
+        t = start
+        for clip in clips:
+            echo.add_reference(t, resample(clip.samples, clip.rate))
+            t += clip.seconds
+
     def _watch_reply(self, clips: list[Speech], playbacks: list[Playback]) -> bool:
         """Listen while a line plays; True (and the line stopped) when the user goes on."""
         ep, vad, echo = self.endpointer, self.vad, self.echo
         if echo is not None and playbacks:
-            wait_first_sample(playbacks[0])
-            start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
-            echo.start_reply(start)
-            t = start
-            for clip in clips:
-                echo.add_reference(t, resample(clip.samples, clip.rate))
-                t += clip.seconds
+            self._echo_reference(echo, clips, playbacks)
         while True:
             if not self.player.playing:
                 return False
