@@ -386,10 +386,13 @@ class Controller:
     def _answer(self, a: Analysis, brief: bool) -> Prompt:
         reply: Reply = self._answerer.answer(a, self._pick_fresh_honest, brief=brief)
         self._reply_source = reply.source
-        if reply.source.startswith("bank:"):
-            self._asked.append(reply.source[5:])
-        elif reply.source == "honest" and a.topic and a.topic != "that":
-            self._asked.append(a.topic)
+        if reply.source.startswith("bank:") or reply.source == "honest":
+            topic = reply.source[5:] if reply.source.startswith("bank:") else ""
+            if not topic or topic.endswith("?") or len(topic.split()) > 4:
+                # An entry without a topic is named by its whole question: use what was asked.
+                topic = a.topic if a.topic and a.topic != "that" else ""
+            if topic:
+                self._asked.append(topic)
         return self._say(PromptKind.ANSWER, self._fill(reply.text), remember=False)
 
     def _pick_fresh_honest(self, options: Sequence[str]) -> str:

@@ -799,8 +799,11 @@ def _well_formed(doc: Any, start: int, end: int, head: Any, excluded: set[int],
 
 def _join(toks: list[Any], words: list[str]) -> str:
     out = ""
-    for t, w in zip(toks, words, strict=True):
-        out += w + (t.whitespace_ if t is not toks[-1] else "")
+    for i, (t, w) in enumerate(zip(toks, words, strict=True)):
+        out += w
+        if i + 1 < len(toks):
+            # A dropped token between two kept ones ("company 's goals") leaves a space.
+            out += t.whitespace_ if toks[i + 1].i == t.i + 1 else " "
     return re.sub(r"\s+", " ", out).strip()
 
 
