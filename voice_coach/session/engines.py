@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voice_coach.session.loading import Deferred
 from voice_coach.stt.base import Recognizer
 from voice_coach.tts.base import Speaker
 
@@ -37,7 +38,7 @@ def resolve_engine(choice: EngineChoice) -> str:
 
 
 def load_recognizer_async(choice: EngineChoice) -> concurrent.futures.Future[Recognizer]:
-    """Start loading the recognizer in the background (it loads while the greeting plays)."""
+    """Start loading the recognizer in the background now (benchmarks that time no greeting)."""
     from voice_coach.stt.registry import create_recognizer
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-load")
@@ -46,13 +47,22 @@ def load_recognizer_async(choice: EngineChoice) -> concurrent.futures.Future[Rec
     return future
 
 
+def deferred_recognizer(choice: EngineChoice) -> Deferred[Recognizer]:
+    """The recognizer, built in the background once started (the session starts it as the
+    greeting begins to play: loading sooner slowed the greeting on two cores)."""
+    from voice_coach.stt.registry import create_recognizer
+
+    return Deferred(lambda: create_recognizer(choice.engine, choice.model), "recognizer")
+
+
 @dataclass
 class SpeechEngines:
     """The engines of one spoken session, assembled once for practice, demo and benchmarks."""
 
     engine: str
     """The speech-to-text engine that runs (never ``auto``)."""
-    recognizer: concurrent.futures.Future[Recognizer]
+    recognizer: Deferred[Recognizer]
+    """Not loading yet: the session starts it once the greeting plays."""
     speaker: Speaker
     choice: EngineChoice
 
@@ -63,13 +73,14 @@ class SpeechEngines:
 
 
 def start_engines(choice: EngineChoice) -> SpeechEngines:
-    """Resolve the engine once (failing before any audio), start loading it, open the voice."""
+    """Resolve the engine once (failing before any audio), open the voice; the recognizer is
+    built later, in the background (``recognizer.start()``, or the session's first listen)."""
     from voice_coach.tts.registry import create_speaker
 
     engine = resolve_engine(choice)
     # The resolved name, not "auto": the loader must not choose again (and maybe differently).
     # A model folder chosen for auto is a vosk folder: it means nothing to the other engines.
     model = choice.model if choice.engine != "auto" or engine == "vosk" else None
-    recognizer = load_recognizer_async(EngineChoice(engine, model))
+    recognizer = deferred_recognizer(EngineChoice(engine, model))
     speaker = create_speaker(choice.tts, choice.voice, choice.rate)
     return SpeechEngines(engine, recognizer, speaker, choice)

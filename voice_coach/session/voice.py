@@ -36,9 +36,10 @@ from voice_coach.listening.endpointer import (
     EndpointState,
     EventKind,
 )
-from voice_coach.listening.turn_model import TurnChecker, load_turn_model
+from voice_coach.listening.turn_model import TurnChecker, TurnModel, load_turn_model
 from voice_coach.listening.vad import Vad, create_vad, level_meter
 from voice_coach.session.clock import AudioClock, source_speed, wait_first_sample
+from voice_coach.session.loading import Deferred
 from voice_coach.session.patience import load_patience, save_patience
 from voice_coach.session.recorder import Recorder
 from voice_coach.session.text import SessionResult
@@ -179,7 +180,15 @@ def snapshot(controller: Controller) -> Controller | None:
 
 
 class VoiceSession:
-    """Runs one spoken interview; every finished turn is on disk as the reply starts."""
+    """Runs one spoken interview; every finished turn is on disk as the reply starts.
+
+    The greeting needs only the scenario and the voice: the recognizer, the VAD, the
+    end-of-turn model and the language models start loading at the greeting's first sample
+    (on two cores, loading sooner delayed it by seconds) and the first listen waits for them.
+    """
+
+    vad: Vad
+    """Set by the first listen (``_ready``), once the background load is done."""
 
     def __init__(
         self,
@@ -187,7 +196,7 @@ class VoiceSession:
         source: AudioSource,
         player: AudioSink,
         speaker: Speaker,
-        recognizer: concurrent.futures.Future[Recognizer] | Recognizer,
+        recognizer: Deferred[Recognizer] | concurrent.futures.Future[Recognizer] | Recognizer,
         store: SessionStore,
         ui: VoiceUI,
         options: VoiceOptions | None = None,
@@ -204,7 +213,6 @@ class VoiceSession:
         self.on_listen = on_listen
         self.controller = Controller(scenario, name=self.options.name, seed=self.options.seed,
                                      briefing=self.options.briefing)
-        self.controller.warm_up()  # language models load while the greeting plays
         self._analysing: concurrent.futures.ThreadPoolExecutor | None = None
         self._analysed = ""
         self.endpointer = Endpointer(self.options.endpoint)
@@ -214,9 +222,14 @@ class VoiceSession:
         self._listen_t0 = 0.0
         self._clock_fix: collections.deque[float] = collections.deque(maxlen=300)
         self._pending: tuple[Heard, Stage | None, Command | None] | None = None
-        self.turns = TurnChecker(load_turn_model() if self.options.turn_model else None)
-        self.endpointer.use_turn_model(self.turns.enabled)
-        self.vad: Vad = create_vad(self.options.vad)
+        # Built in the background from the greeting's first sample (see _start_loading).
+        self.turns = TurnChecker(None)
+        self._turn_model: Deferred[TurnModel | None] | None = (
+            Deferred(load_turn_model, "turn-model") if self.options.turn_model else None)
+        vad_kind = self.options.vad
+        self._vad: Deferred[Vad] = Deferred(lambda: create_vad(vad_kind), "vad")
+        self._loading = False
+        self._loaded = False
         self.recorder: Recorder | None = None
         # A source faster than real time gets a session timeline that follows the audio,
         # so timings, pace and replay mean the same as in a real-time session.
@@ -227,6 +240,7 @@ class VoiceSession:
         """Frames read while waiting for a slow recognition tail, in order: the next reader
         (the reply's barge-in watch, or the next answer) takes them first."""
         self._bridge: list[Speech] | None = None
+        """Rendered while the first line plays, off the greeting's path (see _play_line)."""
         self._echo_until = 0.0
         """Monotonic time until which captured frames may hold the bridge's echo."""
         self.bridges = 0
@@ -244,7 +258,6 @@ class VoiceSession:
             interviewer=self.scenario.interviewer, company=self.scenario.company, **opts.meta,
         )
         self.recorder = Recorder(writer)
-        self._bridge = self._render_bridge()
         try:
             reason = self._loop()
         except KeyboardInterrupt:
@@ -525,10 +538,15 @@ class VoiceSession:
                 playbacks.append(pb)
                 if len(playbacks) == 1:
                     wait_first_sample(pb)
+                    self._start_loading()  # the greeting is audible: now the models load
                     if timings is not None:
                         timings["synth_s"] = queued - began
                         first = pb.first_sample_at or time.monotonic()
                         timings["playback_start_s"] = max(0.0, first - queued)
+        if self._bridge is None:
+            # The first line is queued and plays on: render the bridge on this thread (a
+            # speaker need not be thread-safe) while it does, not before the greeting.
+            self._bridge = self._render_bridge()
         return clips, playbacks
 
     def _record_prompt(self, prompt: Prompt, clips: list[Speech],
@@ -546,9 +564,35 @@ class VoiceSession:
 
     # --- listening --------------------------------------------------------------------------
 
+    def _start_loading(self) -> None:
+        """Start the background loads (at most once): the first line is playing."""
+        if self._loading:
+            return
+        self._loading = True
+        self.controller.warm_up()  # language models (threads of their own)
+        if isinstance(self._recognizer, Deferred):
+            self._recognizer.start()
+        self._vad.start()
+        if self._turn_model is not None:
+            self._turn_model.start()
+
+    def _ready(self) -> None:
+        """Wait for what listening needs (the first time); a load's error is raised here."""
+        if self._loaded:
+            return
+        self._start_loading()
+        recognizer = self.recognizer()
+        self.vad = self._vad.result()
+        if self._turn_model is not None:
+            self.turns = TurnChecker(self._turn_model.result())
+            self.endpointer.use_turn_model(self.turns.enabled)
+        self._loaded = True
+        _LOGGER.debug("ready to listen (recognizer %s, VAD %s, turn model %s)",
+                      recognizer.name, self.vad.name, self.turns.enabled)
+
     def recognizer(self) -> Recognizer:
         """The recognizer, waiting for the background load the first time."""
-        if isinstance(self._recognizer, concurrent.futures.Future):
+        if isinstance(self._recognizer, Deferred | concurrent.futures.Future):
             if not self._recognizer.done():
                 self.ui.note("(loading the speech model...)")
             self._recognizer = self._recognizer.result()
@@ -572,6 +616,7 @@ class VoiceSession:
         """
         rec = self.recorder
         assert rec is not None
+        self._ready()
         recognizer = self.recognizer()
         ep, vad = self.endpointer, self.vad
         if resume:
@@ -699,6 +744,8 @@ class VoiceSession:
 
     def _play_bridge(self) -> None:
         """Play the pre-rendered "Mm." with the microphone open; its echo is gated."""
+        if self._bridge is None:  # no line was said yet (never in a session): render it now
+            self._bridge = self._render_bridge()
         if not self._bridge:
             return
         self.bridges += 1
