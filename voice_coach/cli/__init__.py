@@ -8,6 +8,7 @@ views only; library code and bench/ never import this package.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import Any
@@ -29,8 +30,34 @@ class _SafeFormatter(logging.Formatter):
         return printable_block(super().format(record))
 
 
+COMMAND_MODULES: dict[str, str] = {
+    "practice": "practice", "demo": "practice", "scenarios": "practice",
+    "sessions": "sessions", "show": "sessions", "replay": "sessions", "export": "sessions",
+    "delete": "sessions",
+    "report": "coaching", "progress": "coaching",
+    "models": "engines", "transcribe": "engines", "say": "engines", "devices": "engines",
+    "doctor": "engines",
+}
+"""Command -> the module of this package defining it (in its ``COMMANDS``), imported only when
+the command runs: ``demo`` and ``practice`` start the greeting without ``doctor``'s imports."""
+
+
 class CoachGroup(click.Group):
     """A click group that turns domain errors and Ctrl-C into one line and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, without importing the commands."""
+        return sorted({*super().list_commands(ctx), *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, importing its module the first time."""
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMAND_MODULES:
+            module = importlib.import_module(f"{__name__}.{COMMAND_MODULES[cmd_name]}")
+            for each in module.COMMANDS:
+                self.add_command(each)
+            command = super().get_command(ctx, cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, mapping errors to messages."""
@@ -78,18 +105,6 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="voice-coach: %(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.setFormatter(_SafeFormatter("voice-coach: %(levelname)s: %(message)s"))
-
-
-def _register_commands() -> None:
-    """Add every command to the group."""
-    from voice_coach.cli import coaching, engines, practice, sessions
-
-    for module in (practice, sessions, coaching, engines):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,8 +85,24 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_VERSION_LINE = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+
+
 def _runtime_version() -> str:
-    """The onnxruntime version (its optimised graphs are only for the same runtime)."""
+    """The onnxruntime version (its optimised graphs are only for the same runtime).
+
+    Read from the package's ``__init__.py`` without importing it (every start asks, before
+    the greeting: importing onnxruntime or importlib.metadata there cost 0.1-0.8 s).
+    """
+    spec = importlib.util.find_spec("onnxruntime")
+    if spec is None:
+        raise EngineUnavailable(f"onnxruntime is not installed: {INSTALL_HINT}")
+    try:
+        found = _VERSION_LINE.search(Path(spec.origin or "").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        found = None
+    if found:
+        return found.group(1)
     from importlib.metadata import PackageNotFoundError, version
 
     try:

