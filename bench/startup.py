@@ -12,6 +12,8 @@ Only the greeting's path is timed: the models load in the background from its fi
 The default engine is the product's default, ``auto``; the JSON says what it resolved to.
 
 Usage: python bench/startup.py [--engine auto] [--runs 5] [--player null|device]
+                               [--command demo|practice]
+(``practice`` opens the microphone: run it with ``--player device`` on real or virtual devices.)
 Prints one JSON object, then a one-line summary.
 """
 
@@ -34,8 +36,8 @@ from typing import Any
 from _common import ROOT, machine
 
 
-def child(engine: str, player_mode: str, tts: str) -> None:
-    """Run the demo command; exit at the greeting's first sample, printing the wall time."""
+def child(command: str, engine: str, player_mode: str, tts: str) -> None:
+    """Run the command; exit at the greeting's first sample, printing the wall time."""
     began_imports = time.time()
     from voice_coach.audio import playback
     from voice_coach.session import demo  # noqa: F401 - the session's imports, timed
@@ -69,18 +71,19 @@ def child(engine: str, player_mode: str, tts: str) -> None:
 
         playback.open_player = lambda *a, **k: FirstSamplePlayer(realtime=True)  # type: ignore
     # The command as a user runs it (``python -m voice_coach demo``), through its entry point.
-    sys.argv = ["voice-coach", "demo", "--engine", engine, "--tts", tts, "--no-audio"]
+    sys.argv = ["voice-coach", command, "--engine", engine, "--tts", tts, "--no-audio"]
     runpy.run_module("voice_coach", run_name="__main__", alter_sys=True)
 
 
-def one_run(engine: str, player_mode: str, tts: str, env: dict[str, str]) -> dict[str, float]:
+def one_run(command: str, engine: str, player_mode: str, tts: str,
+            env: dict[str, str]) -> dict[str, float]:
     """Start a fresh process and time it to the first greeting sample."""
     started = time.time()
     # Its own process group: whatever it started (a decoder process, a conversion) ends with
     # it instead of loading on beside the next run.
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", "--engine", engine, "--player", player_mode,
-         "--tts", tts],
+        [sys.executable, __file__, "--child", "--command", command, "--engine", engine,
+         "--player", player_mode, "--tts", tts],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         start_new_session=True,
     )
@@ -128,13 +131,15 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engine", default="auto", help="auto (the default) or an engine")
     parser.add_argument("--runs", type=int, default=5, help="warm runs")
+    parser.add_argument("--command", default="demo", choices=["demo", "practice"],
+                        help="practice needs a microphone and --player device")
     parser.add_argument("--player", default="null", choices=["null", "device"])
     parser.add_argument("--tts", default="espeak")
     parser.add_argument("--drop-caches", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.engine, args.player, args.tts)
+        child(args.command, args.engine, args.player, args.tts)
         return
     base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env = {**base, "VOICE_COACH_HOME": tempfile.mkdtemp(prefix="bench-startup-"),
@@ -142,17 +147,18 @@ def main() -> None:
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     dropped = drop_caches() if args.drop_caches else False
     # Nothing compiled at all (Python's own library and numpy too): the worst case.
-    bare = one_run(args.engine, args.player, args.tts,
+    bare = one_run(args.command, args.engine, args.player, args.tts,
                    {**env, "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="bench-pyc-")})
     # The first run after an install: the project's own bytecode is not there yet
     # (an editable install compiles nothing of it; a wheel install would).
     removed = remove_bytecode(ROOT / "voice_coach")
-    cold = one_run(args.engine, args.player, args.tts, env)
-    warm_runs = [one_run(args.engine, args.player, args.tts, env)
+    cold = one_run(args.command, args.engine, args.player, args.tts, env)
+    warm_runs = [one_run(args.command, args.engine, args.player, args.tts, env)
                  for _ in range(max(1, args.runs))]
     warm = [r["to_first_sample_s"] for r in warm_runs]
     result = {
         "bench": "startup",
+        "command": args.command,
         "engine": args.engine,
         "engine_resolved": resolved_engine(args.engine, env),
         "player": args.player,
@@ -178,7 +184,7 @@ def main() -> None:
         "machine": machine(),
     }
     print(json.dumps(result, indent=1))
-    print(f"summary startup {args.engine} ({result['engine_resolved']}), {args.tts} "
+    print(f"summary startup {args.command} {args.engine} ({result['engine_resolved']}), {args.tts} "
           f"(player {args.player}): cold {result['cold_s']:.2f} s (no bytecode at all "
           f"{result['no_bytecode_s']:.2f} s), warm median {result['warm_median_s']:.2f} s "
           f"(max {result['warm_max_s']:.2f} s) to the greeting's first sample; "

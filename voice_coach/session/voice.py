@@ -79,6 +79,11 @@ interviewer bridges with a short "Mm." (a frozen meter reads as a hang)."""
 BRIDGE_TEXT = "Mm."
 """The bridge: synthesised once at the start, never stored as a prompt."""
 
+LOAD_NICE = 10
+"""Niceness of the threads loading the VAD, smart-turn and the language models while the
+greeting plays: on a busy machine they tripled the greeting's output underflows at nice 0.
+(The recognizer keeps its own priorities: its decoder's threads are made where it loads.)"""
+
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
 DEFAULT_RATE = 175
@@ -225,9 +230,13 @@ class VoiceSession:
         # Built in the background from the greeting's first sample (see _start_loading).
         self.turns = TurnChecker(None)
         self._turn_model: Deferred[TurnModel | None] | None = (
-            Deferred(load_turn_model, "turn-model") if self.options.turn_model else None)
+            Deferred(load_turn_model, "turn-model", nice=LOAD_NICE)
+            if self.options.turn_model else None)
         vad_kind = self.options.vad
-        self._vad: Deferred[Vad] = Deferred(lambda: create_vad(vad_kind), "vad")
+        self._vad: Deferred[Vad] = Deferred(lambda: create_vad(vad_kind), "vad", nice=LOAD_NICE)
+        # The language models load on threads this one starts: they inherit its niceness.
+        self._language: Deferred[None] = Deferred(self.controller.warm_up, "language",
+                                                  nice=LOAD_NICE)
         self._loading = False
         self._loaded = False
         self.recorder: Recorder | None = None
@@ -569,7 +578,7 @@ class VoiceSession:
         if self._loading:
             return
         self._loading = True
-        self.controller.warm_up()  # language models (threads of their own)
+        self._language.start()
         if isinstance(self._recognizer, Deferred):
             self._recognizer.start()
         self._vad.start()
