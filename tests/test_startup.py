@@ -4,6 +4,7 @@ sample, commands import only their own module, and nothing before the greeting p
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -223,3 +224,78 @@ def test_the_greeting_path_imports_no_model_runtime() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+# --- the converted Moonshine model is trusted by a cheap stamp ------------------------------
+
+
+def _fake_converted(folder: Path) -> None:
+    """A converted-model folder as ``convert`` leaves it (tiny files, a full manifest)."""
+    import json
+
+    from voice_coach.stt import moonshine_convert as mc
+
+    folder.mkdir(parents=True)
+    files = {}
+    for i, name in enumerate(mc.SOURCES):
+        (folder / name).write_bytes(bytes([i]) * 1000)
+        info = (folder / name).stat()
+        files[name] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns,
+                       "sha256": mc._sha256(folder / name)}
+    (folder / mc.MANIFEST).write_text(json.dumps({"files": files}))
+
+
+def test_a_stamped_model_is_not_hashed_and_a_touched_one_is_hashed_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from voice_coach.stt import moonshine_convert as mc
+
+    folder = tmp_path / "moonshine-base-en-key"
+    _fake_converted(folder)
+    monkeypatch.setattr(mc, "locate", lambda cache=None: mc.ConvertedModel(
+        tmp_path, folder, mc.verify(folder, full=False)))
+    hashed: list[Path] = []
+    real_sha = mc._sha256
+
+    def sha256(path: Path) -> str:
+        hashed.append(path)
+        return real_sha(path)
+
+    monkeypatch.setattr(mc, "_sha256", sha256)
+
+    def no_conversion(*a: object, **k: object) -> None:
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(mc, "convert", no_conversion)
+    monkeypatch.setattr("subprocess.run", no_conversion)
+    assert mc.ensure_converted(tmp_path, in_process=True).ready and hashed == []
+    # Copied or restored: same content, new times -> one full check, then a new stamp.
+    encoder = folder / "encoder.onnx"
+    os.utime(encoder, ns=(1, 1))
+    assert not mc.stamped(folder)
+    assert mc.ensure_converted(tmp_path, in_process=True).ready and len(hashed) == 2
+    assert mc.stamped(folder)
+    hashed.clear()
+    assert mc.ensure_converted(tmp_path, in_process=True).ready and hashed == []
+
+
+def test_a_same_size_change_is_caught_by_the_full_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voice_coach.stt import moonshine_convert as mc
+
+    folder = tmp_path / "moonshine-base-en-key"
+    _fake_converted(folder)
+    (folder / "decoder.onnx").write_bytes(b"\xff" * 1000)  # same size, new content and time
+    monkeypatch.setattr(mc, "locate", lambda cache=None: mc.ConvertedModel(
+        tmp_path, folder, mc.verify(folder, full=False)))
+    converted: list[Path] = []
+
+    def convert(source: Path, dest: Path) -> None:
+        converted.append(dest)
+        _fake_converted(dest)
+
+    monkeypatch.setattr(mc, "convert", convert)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())
+    assert mc.ensure_converted(tmp_path, in_process=True).ready
+    assert converted == [folder]

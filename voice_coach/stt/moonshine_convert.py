@@ -125,6 +125,35 @@ def locate(cache: Path | None = None) -> ConvertedModel:
     return ConvertedModel(source, folder, verify(folder, full=False))
 
 
+def stamped(folder: Path) -> bool:
+    """True when every converted file has the size and modification time its manifest holds:
+    the cheap check trusted at each start (the sha256 is checked once, after conversion)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        for name in SOURCES:
+            entry = manifest["files"][name]
+            info = (folder / name).stat()
+            if info.st_size != entry["size"] or info.st_mtime_ns != entry["mtime_ns"]:
+                return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def restamp(folder: Path) -> None:
+    """Record the files' current modification times in the manifest (after a full check)."""
+    path = folder / MANIFEST
+    manifest = json.loads(path.read_text())
+    for name in SOURCES:
+        manifest["files"][name]["mtime_ns"] = (folder / name).stat().st_mtime_ns
+    fd, tmp = tempfile.mkstemp(prefix=".manifest.", dir=folder)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(manifest, indent=1))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def verify(folder: Path, full: bool = True) -> bool:
     """True when the folder holds every converted file with its manifest's size (and sha256)."""
     try:
@@ -168,7 +197,9 @@ def convert(source: Path, dest: Path) -> None:
             options.optimized_model_filepath = str(tmp / name)
             ort.InferenceSession(str(plain), options, providers=["CPUExecutionProvider"])
             plain.unlink()
-            files[name] = {"size": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)}
+            info = (tmp / name).stat()
+            files[name] = {"size": info.st_size, "mtime_ns": info.st_mtime_ns,
+                           "sha256": _sha256(tmp / name)}
         manifest = {
             "model": MODEL,
             "converter": CONVERTER_VERSION,
@@ -190,9 +221,21 @@ def convert(source: Path, dest: Path) -> None:
 
 
 def ensure_converted(cache: Path | None = None, in_process: bool = False) -> ConvertedModel:
-    """The converted model, converting it first if needed (in a child process by default)."""
+    """The converted model, converting it first if needed (in a child process by default).
+
+    A model whose files still carry their manifest's size and time is trusted without
+    hashing (each start); other times (a copied or restored cache, an older manifest) mean
+    one full sha256 check, then a new stamp.
+    """
     found = locate(cache)
-    if found.ready:
+    if found.ready and stamped(found.folder):
+        return found
+    if found.ready and verify(found.folder, full=True):
+        _LOGGER.info("Moonshine model in %s checked in full; stamped again", found.folder)
+        try:
+            restamp(found.folder)
+        except OSError as exc:  # a read-only cache: checked in full again next time
+            _LOGGER.debug("cannot stamp %s: %s", found.folder, exc)
         return found
     if found.folder.exists():
         _LOGGER.warning("Moonshine model in %s is incomplete: converting again", found.folder)
