@@ -63,6 +63,8 @@ if [ ! -f "$stamp" ]; then
 fi
 # Convert Moonshine's shipped weights once now (a few seconds) rather than at the first answer.
 .venv/bin/python -m voice_coach.stt.moonshine_convert || say "Moonshine not prepared: it converts on first use"
+# An editable install compiles none of the package: compile it now, not before the first greeting.
+.venv/bin/python -m compileall -q voice_coach >/dev/null || true
 
 # The audio end-of-turn model (smart-turn v3.2, BSD-2) ships inside the pipecat-ai wheel: take
 # only that file (pip download --no-deps), never the framework. Without it answers still end,
