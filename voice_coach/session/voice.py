@@ -80,9 +80,9 @@ BRIDGE_TEXT = "Mm."
 """The bridge: synthesised once at the start, never stored as a prompt."""
 
 LOAD_NICE = 10
-"""Niceness of the threads loading the VAD, smart-turn and the language models while the
-greeting plays: on a busy machine they tripled the greeting's output underflows at nice 0.
-(The recognizer keeps its own priorities: its decoder's threads are made where it loads.)"""
+"""Niceness of the threads loading the VAD and smart-turn while the greeting plays (small
+loads, done long before it ends), so they yield the cores to the audio path. The recognizer
+keeps its own priorities (its decoder's threads are made where it loads)."""
 
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
@@ -234,9 +234,9 @@ class VoiceSession:
             if self.options.turn_model else None)
         vad_kind = self.options.vad
         self._vad: Deferred[Vad] = Deferred(lambda: create_vad(vad_kind), "vad", nice=LOAD_NICE)
-        # The language models load on threads this one starts: they inherit its niceness.
-        self._language: Deferred[None] = Deferred(self.controller.warm_up, "language",
-                                                  nice=LOAD_NICE)
+        # Not niced: on a busy machine, language models loading at nice +10 were still
+        # loading when the first answer came (the reply waited 0.8-1.6 s for them).
+        self._language: Deferred[None] = Deferred(self.controller.warm_up, "language")
         self._loading = False
         self._loaded = False
         self.recorder: Recorder | None = None
