@@ -66,20 +66,6 @@ def test_deferred_hands_the_build_error_to_every_caller() -> None:
             deferred.result(timeout=5)
 
 
-def test_deferred_builds_at_a_lower_priority_when_asked() -> None:
-    import os
-
-    if not hasattr(os, "getpriority"):
-        pytest.skip("no thread priorities here")
-    base = os.getpriority(os.PRIO_PROCESS, 0)
-
-    def niceness() -> int:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    assert Deferred(niceness, "nice", nice=3).result(timeout=5) == min(base + 3, 19)
-    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the caller's priority is unchanged
-
-
 def test_deferred_ready_holds_its_value() -> None:
     deferred = Deferred.ready("x")
     assert deferred.started and deferred.done() and deferred.result() == "x"

@@ -7,13 +7,9 @@ on two cores, loading while the first line is synthesised delayed it by seconds.
 from __future__ import annotations
 
 import concurrent.futures
-import logging
-import os
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
-
-_LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -21,12 +17,9 @@ T = TypeVar("T")
 class Deferred(Generic[T]):
     """A value built once on its own daemon thread: after ``start()``, or when first needed."""
 
-    def __init__(self, build: Callable[[], T], name: str, nice: int = 0) -> None:
+    def __init__(self, build: Callable[[], T], name: str) -> None:
         self.name = name
         self._build = build
-        self.nice = nice
-        """Niceness added to the building thread (threads it starts inherit it), so a load
-        running while the greeting plays yields the cores to the audio path."""
         self._future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._lock = threading.Lock()
         self._started = False
@@ -57,13 +50,6 @@ class Deferred(Generic[T]):
     def _run(self) -> None:
         if not self._future.set_running_or_notify_cancel():
             return
-        if self.nice > 0 and hasattr(os, "setpriority"):
-            try:
-                tid = threading.get_native_id()
-                os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid)
-                               + self.nice)
-            except OSError as exc:  # only the priority is lost
-                _LOGGER.debug("cannot lower the priority of loading %s: %s", self.name, exc)
         try:
             value = self._build()
         except BaseException as exc:  # handed to whoever asks for the value

@@ -79,11 +79,6 @@ interviewer bridges with a short "Mm." (a frozen meter reads as a hang)."""
 BRIDGE_TEXT = "Mm."
 """The bridge: synthesised once at the start, never stored as a prompt."""
 
-LOAD_NICE = 10
-"""Niceness of the threads loading the VAD and smart-turn while the greeting plays (small
-loads, done long before it ends), so they yield the cores to the audio path. The recognizer
-keeps its own priorities (its decoder's threads are made where it loads)."""
-
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
 DEFAULT_RATE = 175
@@ -229,13 +224,13 @@ class VoiceSession:
         self._pending: tuple[Heard, Stage | None, Command | None] | None = None
         # Built in the background from the greeting's first sample (see _start_loading).
         self.turns = TurnChecker(None)
+        # Not at a lower priority: on a busy machine (load 8-12) loads at nice +10 were still
+        # running when the first answer came (the reply waited 0.8-1.6 s for the language
+        # models), and what the first listen waits for must not starve.
         self._turn_model: Deferred[TurnModel | None] | None = (
-            Deferred(load_turn_model, "turn-model", nice=LOAD_NICE)
-            if self.options.turn_model else None)
+            Deferred(load_turn_model, "turn-model") if self.options.turn_model else None)
         vad_kind = self.options.vad
-        self._vad: Deferred[Vad] = Deferred(lambda: create_vad(vad_kind), "vad", nice=LOAD_NICE)
-        # Not niced: on a busy machine, language models loading at nice +10 were still
-        # loading when the first answer came (the reply waited 0.8-1.6 s for them).
+        self._vad: Deferred[Vad] = Deferred(lambda: create_vad(vad_kind), "vad")
         self._language: Deferred[None] = Deferred(self.controller.warm_up, "language")
         self._loading = False
         self._loaded = False
