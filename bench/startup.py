@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import runpy
 import signal
 import statistics
@@ -79,6 +80,7 @@ def one_run(command: str, engine: str, player_mode: str, tts: str,
             env: dict[str, str]) -> dict[str, float]:
     """Start a fresh process and time it to the first greeting sample."""
     started = time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     # Its own process group: whatever it started (a decoder process, a conversion) ends with
     # it instead of loading on beside the next run.
     proc = subprocess.Popen(
@@ -92,12 +94,15 @@ def one_run(command: str, engine: str, player_mode: str, tts: str,
     finally:
         end_group(proc.pid)
         proc.wait()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     lines = [ln for ln in stdout.splitlines() if ln.startswith('{"first_sample_wall"')]
     if not lines:
         raise SystemExit(f"child failed: {stderr.strip()[-500:]}")
     data = json.loads(lines[-1])
     return {"to_first_sample_s": round(data["first_sample_wall"] - started, 3),
-            "to_imported_s": round(data["imported_wall"] - started, 3)}
+            "to_imported_s": round(data["imported_wall"] - started, 3),
+            "cpu_s": round(cpu, 3)}
 
 
 def end_group(pgid: int) -> None:
@@ -176,6 +181,10 @@ def main() -> None:
         "warm_median_s": round(statistics.median(warm), 3),
         "warm_max_s": max(warm),
         "warm_runs": warm,
+        "cold_cpu_s": cold["cpu_s"],
+        "warm_cpu_median_s": round(statistics.median(r["cpu_s"] for r in warm_runs), 3),
+        "cpu_means": "CPU time (user + system, all threads) of the process up to the first "
+                     "sample: what the wall time tends to on an idle machine",
         "warm_imports_done_median_s": round(
             statistics.median(r["to_imported_s"] for r in warm_runs), 3),
         "target_le_1.5_s": max(cold["to_first_sample_s"], max(warm)) <= 1.5,
@@ -187,7 +196,8 @@ def main() -> None:
     print(f"summary startup {args.command} {args.engine} ({result['engine_resolved']}), {args.tts} "
           f"(player {args.player}): cold {result['cold_s']:.2f} s (no bytecode at all "
           f"{result['no_bytecode_s']:.2f} s), warm median {result['warm_median_s']:.2f} s "
-          f"(max {result['warm_max_s']:.2f} s) to the greeting's first sample; "
+          f"(max {result['warm_max_s']:.2f} s) to the greeting's first sample, "
+          f"CPU {result['warm_cpu_median_s']:.2f} s warm; "
           f"load {' '.join(load_before)}")
 
 
