@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import resource
-import runpy
 import signal
 import statistics
 import subprocess
@@ -32,48 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from _common import ROOT, machine
-
-
-def child(command: str, engine: str, player_mode: str, tts: str) -> None:
-    """Run the command; exit at the greeting's first sample, printing the wall time."""
-    began_imports = time.time()
-    from voice_coach.audio import playback
-    from voice_coach.session import demo  # noqa: F401 - the session's imports, timed
-
-    imported = time.time()
-
-    def report(_pb: Any) -> None:
-        print(json.dumps({"first_sample_wall": time.time(), "imports_s": imported - began_imports,
-                          "imported_wall": imported}), flush=True)
-        os._exit(0)
-
-    if player_mode == "device":
-        real_open = playback.open_player
-
-        def open_device(device: Any = None, **kw: Any) -> Any:
-            player = real_open(device, **kw)
-            real_play = player.play
-
-            def play(samples: Any, rate: int, on_first_sample: Any = None) -> Any:
-                return real_play(samples, rate, report)
-
-            player.play = play
-            return player
-
-        playback.open_player = open_device  # type: ignore[assignment]
-    else:
-
-        class FirstSamplePlayer(playback.NullPlayer):
-            def play(self, samples: Any, rate: int, on_first_sample: Any = None) -> Any:
-                return super().play(samples, rate, report)
-
-        playback.open_player = lambda *a, **k: FirstSamplePlayer(realtime=True)  # type: ignore
-    # The command as a user runs it (``python -m voice_coach demo``), through its entry point.
-    sys.argv = ["voice-coach", command, "--engine", engine, "--tts", tts, "--no-audio"]
-    runpy.run_module("voice_coach", run_name="__main__", alter_sys=True)
 
 
 def one_run(command: str, engine: str, player_mode: str, tts: str,
@@ -84,8 +43,8 @@ def one_run(command: str, engine: str, player_mode: str, tts: str,
     # Its own process group: whatever it started (a decoder process, a conversion) ends with
     # it instead of loading on beside the next run.
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", "--command", command, "--engine", engine,
-         "--player", player_mode, "--tts", tts],
+        [sys.executable, str(Path(__file__).with_name("_startup_child.py")), command, engine,
+         player_mode, tts],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         start_new_session=True,
     )
@@ -141,11 +100,7 @@ def main() -> None:
     parser.add_argument("--player", default="null", choices=["null", "device"])
     parser.add_argument("--tts", default="espeak")
     parser.add_argument("--drop-caches", action="store_true")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args.command, args.engine, args.player, args.tts)
-        return
     base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env = {**base, "VOICE_COACH_HOME": tempfile.mkdtemp(prefix="bench-startup-"),
            "PYTHONPATH": str(ROOT)}
