@@ -223,6 +223,24 @@ class Features:
         self.flags[answer.key] = np.packbits(flags).tobytes().hex()
         return flags
 
+    def voiced_extent(self, sentence: Sentence) -> tuple[float, float]:
+        """First and last second of a clean clip that the VAD calls speech (its words)."""
+        key = "extent:" + hashlib.sha1(sentence.pcm.tobytes()).hexdigest()[:20]
+        if key not in self.flags:
+            if self.vad is None:
+                self.vad = create_vad(self.vad_name)
+            self.vad.reset()
+            lead = np.zeros(SAMPLE_RATE // 2, np.int16)
+            pcm = np.concatenate([lead, sentence.pcm, np.zeros(SAMPLE_RATE, np.int16)])
+            voiced = [i for i, f in enumerate(frames(pcm, FRAME_SAMPLES))
+                      if self.vad.is_speech(f)]
+            frame_s, total = FRAME_SAMPLES / SAMPLE_RATE, sentence.seconds
+            extent = ((max(0.0, voiced[0] * frame_s - 0.5), min(total, (voiced[-1] + 1) * frame_s
+                       - 0.5)) if voiced else (0.0, total))
+            self.flags[key] = f"{extent[0]:.3f},{extent[1]:.3f}"
+        v0, v1 = self.flags[key].split(",")
+        return float(v0), float(v1)
+
     def probability(self, answer: Answer, start: int, end: int) -> float | None:
         """smart-turn's verdict on the answer's audio from sample ``start`` to ``end``."""
         if self.model is None:
@@ -254,6 +272,8 @@ class Outcome:
     cuts: int = 0
     recovered: int = 0
     words_lost: float = 0.0
+    words_lost_clip: float = 0.0
+    """Words lost counting the whole clip as speech, its quiet edges too."""
     reply_delay: float | None = None
     finished_end: bool = True
     """The answer's last sentence ends a sentence (so the answer sounds finished)."""
@@ -329,18 +349,24 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
     stored_from = ep.utterance_start or 0.0
     stored_to = stored_from + len(ep.utterance()) / SAMPLE_RATE
     out.stored_span = (stored_from, stored_to)
-    # Words lost: speech outside the stored answer, counted as words in proportion.
+    # Words lost: speech outside the stored answer, counted as words in proportion; speech
+    # is where the VAD hears the clean clip (a clip's quiet edges - a breath, room tone -
+    # hold no word), and, for the record, also the whole clip as it was cut.
     for s, (a, b) in zip(answer.sentences, answer.spans, strict=True):
         n = len(_WORD.findall(s.text.lower()))
         outside = max(0.0, min(b, stored_from) - a) + max(0.0, b - max(a, stored_to))
-        out.words_lost += n * min(1.0, outside / (b - a))
+        out.words_lost_clip += n * min(1.0, outside / (b - a))
+        v0, v1 = feats.voiced_extent(s)
+        a, b = a + v0, a + v1
+        outside = max(0.0, min(b, stored_from) - a) + max(0.0, b - max(a, stored_to))
+        out.words_lost += n * min(1.0, outside / max(b - a, 1e-3))
     if end_at is not None:
         # From the last word: the end of the last part, or the last voiced frame when the
         # recording ends in a quiet tail (a breath) that is no word.
         last_word = min(last_end_t, ep.last_voice_time or last_end_t)
         out.reply_delay = end_at - last_word + args.pipeline
     out.patience = ep.patience
-    if out.cuts or (args.asr_lost and out.words_lost > 0):
+    if out.cuts or (args.asr_lost and max(out.words_lost, out.words_lost_clip) > 0):
         a0, b0 = round(stored_from * SAMPLE_RATE), round(stored_to * SAMPLE_RATE)
         out.stored = answer.audio[a0:b0]
         out.whole = answer.audio[: round((last_end_t + 1.0) * SAMPLE_RATE)]
@@ -390,6 +416,7 @@ def summarise(rows: list[Outcome]) -> dict[str, Any]:
             "recovered": round(sum(min(r.recovered, r.cuts) for r in cut) / max(1, sum(
                 r.cuts for r in cut)), 3) if cut else None,
             "words_lost": round(sum(r.words_lost for r in sel), 1),
+            "words_lost_whole_clip": round(sum(r.words_lost_clip for r in sel), 1),
             "reply_delay_p50": round(percentile(delays, 50), 3),
             "reply_delay_p95": round(percentile(delays, 95), 3),
         }
@@ -505,7 +532,8 @@ def main() -> None:
         if args.asr_lost:
             # Answers that lost part of a word by the count: does whisper miss a word in the
             # stored audio that it hears in the whole recording? (Its own errors cancel out.)
-            partial = [r for r in rows if r.stored is not None and r.words_lost > 0]
+            partial = [r for r in rows if r.stored is not None
+                       and max(r.words_lost, r.words_lost_clip) > 0]
             missing = []
             for r in partial:
                 assert r.stored is not None
@@ -523,7 +551,9 @@ def main() -> None:
              if r.voice == v and r.reply_delay is not None and r.finished_end]
         by_voice[v] = {"reply_delay_p50": round(percentile(d, 50), 3),
                        "reply_delay_p95": round(percentile(d, 95), 3), "answers": len(d),
-                       "words_lost": round(sum(r.words_lost for r in rows if r.voice == v), 1)}
+                       "words_lost": round(sum(r.words_lost for r in rows if r.voice == v), 1),
+                       "words_lost_whole_clip": round(
+                           sum(r.words_lost_clip for r in rows if r.voice == v), 1)}
     report: dict[str, Any] = {
         "machine": machine(),
         "voices": {v: len(p) for v, p in voices.items()},
@@ -546,6 +576,7 @@ def main() -> None:
                      for n in noises},
         "reply_delay_all_p50": round(percentile(delays, 50), 3),
         "words_lost_total": round(sum(r.words_lost for r in rows), 1),
+        "words_lost_whole_clip_total": round(sum(r.words_lost_clip for r in rows), 1),
         "asr": asr,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -230,8 +230,10 @@ class VoiceSession:
         self._echo_until = 0.0
         """Monotonic time until which captured frames may hold the bridge's echo."""
         self.bridges = 0
-        self._echo_lessons = 0
         """How many times the interviewer bridged a slow recognition tail."""
+        self._echo_lessons = 0
+        self.unsaid_replies = 0
+        """Replies not started because the user went on before their first sample."""
 
     # --- the whole session ------------------------------------------------------------------
 
@@ -355,6 +357,9 @@ class VoiceSession:
                     else:
                         deferred.append(event)
                     continue
+                if watch and not said and self._went_on_before_reply():
+                    self.ui.note("(go on)")
+                    return True
                 clips, playbacks = self._play_line(
                     event, pending[0].timings if pending is not None else None)
                 if pending is not None and not watch:
@@ -465,7 +470,7 @@ class VoiceSession:
 
     def _watch_reply(self, clips: list[Speech], playbacks: list[Playback]) -> bool:
         """Listen while a line plays; True (and the line stopped) when the user goes on."""
-        ep, vad, echo = self.endpointer, self.vad, self.echo
+        echo = self.echo
         if echo is not None and playbacks:
             self._echo_reference(echo, clips, playbacks)
         while True:
@@ -473,11 +478,7 @@ class VoiceSession:
                 return False
             chunk = self._read(timeout=0.03)
             if chunk is not None:
-                frame = chunk.samples
-                voiced = vad.is_speech(frame)
-                if voiced and echo is not None:
-                    voiced = echo.is_user(frame, self._frame_time(chunk))
-                if any(e.kind is EventKind.BARGE_IN for e in ep.process(frame, voiced)):
+                if self._went_on(chunk):
                     stopped_at = time.monotonic()
                     self.player.stop()
                     _LOGGER.info("barge-in: the reply stopped after %.0f ms",
@@ -494,6 +495,27 @@ class VoiceSession:
             elif getattr(self.source, "finished", False):
                 self.player.wait()
                 return False
+
+    def _went_on(self, chunk: AudioChunk) -> bool:
+        """Give a frame heard after the endpoint to the endpointer; True on a barge-in."""
+        frame = chunk.samples
+        voiced = self.vad.is_speech(frame)
+        if voiced and self.echo is not None:
+            voiced = self.echo.is_user(frame, self._frame_time(chunk))
+        return any(e.kind is EventKind.BARGE_IN for e in self.endpointer.process(frame, voiced))
+
+    def _went_on_before_reply(self) -> bool:
+        """Read what the microphone heard since the endpoint (recognition, the controller and
+        synthesis took that long); True if the user went on: the reply is not started at all,
+        so a pause the endpointer took for the end costs the user nothing audible."""
+        while True:
+            chunk = self._read(timeout=0.0)
+            if chunk is None:
+                return False
+            if self._went_on(chunk):
+                _LOGGER.info("the user went on before the reply started: saying nothing")
+                self.unsaid_replies += 1
+                return True
 
     def _drain_echo_tail(self) -> None:
         """The reply is over: what the microphone hears for ``mute_tail`` s more is its echo."""
