@@ -94,6 +94,8 @@ class Answer:
     seed: int = 0
     talkers: list[np.ndarray] = field(default_factory=list)
     spans: list[tuple[float, float]] = field(default_factory=list)
+    voiced: list[tuple[float, float]] = field(default_factory=list)
+    """Where each sentence's words are: its span without the clip's quiet edges."""
     samples: int = 0
     _audio: np.ndarray | None = None
 
@@ -153,9 +155,12 @@ def sentence_case(s: Sentence) -> Sentence:
 
 
 def oracle_hint(answer: Answer, t: float, latency: float) -> str:
-    """What a streaming recogniser would show at stream time ``t``."""
+    """What a streaming recogniser would show at stream time ``t``.
+
+    Timed by where each clip is voiced (``Answer.voiced``): a clip cut from a longer reading
+    can end in a second of room tone or a breath, and the words are out before it."""
     done, current = [], ""
-    for s, (a, b) in zip(answer.sentences, answer.spans, strict=True):
+    for s, (a, b) in zip(answer.sentences, answer.voiced or answer.spans, strict=True):
         if t >= b + latency:
             done.append(s.text)
         elif t >= a:
@@ -281,6 +286,9 @@ class Outcome:
     """Cuts the user heard: the reply had started when they went on (see ``--audible-after``)."""
     verdict: str = ""
     patience: float = 0.0
+    end_info: str = ""
+    cut_at: list[str] = field(default_factory=list)
+    """Verdict, words heard and model probability at each cut (for --details)."""
     stored_span: tuple[float, float] = (0.0, 0.0)
     stored: np.ndarray | None = None
     whole: np.ndarray | None = None
@@ -299,6 +307,10 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
     ep.expect(args.expected_words.get(answer.stage, 0),
               args.thinking_seconds.get(answer.stage))
     flags = feats.vad_flags(answer)
+    answer.voiced = []
+    for s, (a, _) in zip(answer.sentences, answer.spans, strict=True):
+        v0, v1 = feats.voiced_extent(s)
+        answer.voiced.append((a + v0, a + v1))
     out = Outcome(answer.pause, answer.stage.value, "", "", False, len(answer.spans) - 1)
     out.finished_end = bool(re.search(r"[.!?]$", answer.sentences[-1].text.strip()))
     pending: list[tuple[float, float | None]] = []
@@ -327,11 +339,15 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
             elif e.kind is EventKind.ENDPOINT:
                 end_at = e.time
                 out.verdict = ep.verdict().value
+                out.end_info = (f"{len(_WORD.findall(ep._hint.lower()))}w{ep._hint[-1:]}"
+                                f"/p={ep.probability if ep.probability is None else round(ep.probability, 2)}")
                 # Ended before the last part began: cut at a thinking pause. (An end inside
                 # the last part counts when the user is heard again: see BARGE_IN.)
                 if e.time < last_start_t - 0.05:
                     out.cuts += 1
                     counted = True
+                    out.cut_at.append(f"{out.verdict}/{len(_WORD.findall(ep._hint.lower()))}w"
+                                      f"/p={ep.probability}")
                 else:
                     counted = False
             elif e.kind is EventKind.BARGE_IN:
@@ -511,8 +527,9 @@ def main() -> None:
                             print(f"{voice} {noise.name} {pause} {stage.value}: "
                                   f"{len(answer.spans)} parts, cuts {res.cuts}, barge-ins "
                                   f"{res.recovered}, lost {res.words_lost:.1f}, delay "
-                                  f"{res.reply_delay}, {res.verdict}, patience "
-                                  f"{res.patience:.2f}/{ep.min_words}", file=sys.stderr)
+                                  f"{res.reply_delay}, {res.verdict} {res.end_info}, patience "
+                                  f"{res.patience:.2f}/{ep.min_words} {' '.join(res.cut_at)}",
+                                  file=sys.stderr)
     feats.save()
     if args.checks is not None:
         args.checks.write_text("".join(json.dumps(c) + "\n" for c in CHECKS))

@@ -50,23 +50,26 @@ from voice_coach.tts.base import Speaker, Speech
 _LOGGER = logging.getLogger(__name__)
 
 EXPECTED_WORDS: dict[Stage, int] = {
-    Stage.GREETING: 8,
-    Stage.ICEBREAKERS: 6,
+    Stage.GREETING: 20,
+    Stage.ICEBREAKERS: 20,
     Stage.DISCUSSION: 25,
     Stage.YOUR_QUESTIONS: 0,
     Stage.WRAP_UP: 0,
 }
 """Words before an answer may sound finished: discussion answers should develop an example,
-so a one-sentence start followed by a pause is a thinking pause, not the end."""
+and "how has your day been?" or "what food do you like?" is answered in two or three
+sentences, so a one-sentence start followed by a pause is a thinking pause, not the end (a
+short finished answer waits the thinking pause once: a cut at the first answers costs more)."""
 
 THINKING_SECONDS: dict[Stage, float] = {
-    Stage.GREETING: 3.0,
-    Stage.ICEBREAKERS: 3.0,
+    Stage.GREETING: 3.5,
+    Stage.ICEBREAKERS: 3.5,
     Stage.DISCUSSION: 3.5,
-    Stage.YOUR_QUESTIONS: 3.0,
-    Stage.WRAP_UP: 3.0,
+    Stage.YOUR_QUESTIONS: 3.5,
+    Stage.WRAP_UP: 3.5,
 }
-"""Pause that ends an answer that still sounds unfinished: discussion answers need thought."""
+"""Pause that ends an answer that still sounds unfinished: longer than the 3 s thinking pauses
+people take in every stage (it costs nothing for an answer that sounds finished)."""
 
 SILENT_TURNS_TO_PAUSE = 2
 """Turns in a row with nothing heard before the interviewer pauses by itself."""
