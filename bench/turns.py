@@ -339,14 +339,15 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
             elif e.kind is EventKind.ENDPOINT:
                 end_at = e.time
                 out.verdict = ep.verdict().value
-                out.end_info = (f"{len(_WORD.findall(ep._hint.lower()))}w{ep._hint[-1:]}"
-                                f"/p={ep.probability if ep.probability is None else round(ep.probability, 2)}")
+                p = ep.probability
+                out.end_info = (f"{len(_WORD.findall(ep.hint.lower()))}w{ep.hint[-1:]}"
+                                f"/p={p if p is None else round(p, 2)}")
                 # Ended before the last part began: cut at a thinking pause. (An end inside
                 # the last part counts when the user is heard again: see BARGE_IN.)
                 if e.time < last_start_t - 0.05:
                     out.cuts += 1
                     counted = True
-                    out.cut_at.append(f"{out.verdict}/{len(_WORD.findall(ep._hint.lower()))}w"
+                    out.cut_at.append(f"{out.verdict}/{len(_WORD.findall(ep.hint.lower()))}w"
                                       f"/p={ep.probability}")
                 else:
                     counted = False
@@ -589,6 +590,8 @@ def main() -> None:
         "tuned": summarise([r for r in rows if r.tuned]),
         "held_out": summarise([r for r in rows if not r.tuned]),
         "by_voice": by_voice,
+        "by_voice_pause": {v: summarise([r for r in rows if r.voice == v])
+                           for v in voices if any(r.voice == v for r in rows)},
         "by_noise": {n.name: summarise([r for r in rows if r.noise == n.name])
                      for n in noises},
         "reply_delay_all_p50": round(percentile(delays, 50), 3),

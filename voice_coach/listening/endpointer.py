@@ -318,6 +318,11 @@ class Endpointer:
         """Stream time after the frames fed so far."""
         return self._samples_seen / self.config.sample_rate
 
+    @property
+    def hint(self) -> str:
+        """The partial transcript the verdict is based on."""
+        return self._hint
+
     def set_hint(self, text: str) -> None:
         """Give the current partial transcript, so the pause needed can adapt to it."""
         self._hint = text

@@ -50,16 +50,18 @@ from voice_coach.tts.base import Speaker, Speech
 _LOGGER = logging.getLogger(__name__)
 
 EXPECTED_WORDS: dict[Stage, int] = {
-    Stage.GREETING: 20,
-    Stage.ICEBREAKERS: 20,
+    Stage.GREETING: 15,
+    Stage.ICEBREAKERS: 6,
     Stage.DISCUSSION: 25,
     Stage.YOUR_QUESTIONS: 0,
     Stage.WRAP_UP: 0,
 }
 """Words before an answer may sound finished: discussion answers should develop an example,
-and "how has your day been?" or "what food do you like?" is answered in two or three
-sentences, so a one-sentence start followed by a pause is a thinking pause, not the end (a
-short finished answer waits the thinking pause once: a cut at the first answers costs more)."""
+so a one-sentence start followed by a pause is a thinking pause, not the end. "How has your
+day been?" is answered in two sentences more often than in one (and a cut on the first answer
+costs the most); small talk is often one sentence, and waiting the thinking pause after every
+one costs more than it saves (bench/turns.py: icebreakers at 20 words cut 2 points fewer
+answers, but a finished 12-word answer then waits 3.5 s)."""
 
 THINKING_SECONDS: dict[Stage, float] = {
     Stage.GREETING: 3.5,
