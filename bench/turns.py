@@ -22,7 +22,8 @@ ended outside the stored answer), and the reply delay after the last word of fin
 playback start measured by bench/latency.py). ``--split`` reports the data used for tuning
 (piper and the first half of the real speakers) apart from the rest.
 
-Usage: python bench/turns.py [--real DIR] [--sessions N] [--asr] [--no-model]
+Usage: python bench/turns.py [--real DIR] [--sessions N] [--asr] [--no-model] [--fresh]
+VAD decisions and smart-turn verdicts are cached per answer (see ``Features``).
 Prints one JSON object, then a one-line summary.
 """
 
@@ -564,7 +565,7 @@ def main() -> None:
         r.stored = r.whole = None
     delays = [r.reply_delay for r in rows if r.reply_delay is not None and r.finished_end]
     by_voice = {}
-    for v in voices:
+    for v in [v for v in voices if any(r.voice == v for r in rows)]:
         d = [r.reply_delay for r in rows
              if r.voice == v and r.reply_delay is not None and r.finished_end]
         by_voice[v] = {"reply_delay_p50": round(percentile(d, 50), 3),
