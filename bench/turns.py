@@ -19,8 +19,10 @@ Per pause length it reports: ``cut_rate`` (answers ended at a thinking pause), `
 endpoint, for as long as the interviewer's reply lasts), ``words_lost`` (words of speech that
 ended outside the stored answer), and the reply delay after the last word of finished answers
 (``endpoint`` minus the last word, plus ``--pipeline`` seconds of recognition tail, synthesis and
-playback start measured by bench/latency.py). ``--split`` reports the data used for tuning
-(piper and the first half of the real speakers) apart from the rest.
+playback start measured by bench/latency.py). ``--tune-on`` names the voices the settings
+were tuned on (piper and the Austen reader): the rest (the Two Cities reader) is reported
+apart as ``held_out``. ``audible_cut_rate`` counts only the cuts the user could hear: those
+where they went on after the reply's first sample (``--audible-after`` s after the endpoint).
 
 Usage: python bench/turns.py [--real DIR] [--sessions N] [--asr] [--no-model] [--fresh]
 VAD decisions and smart-turn verdicts are cached per answer (see ``Features``).
