@@ -19,10 +19,13 @@ Per pause length it reports: ``cut_rate`` (answers ended at a thinking pause), `
 endpoint, for as long as the interviewer's reply lasts), ``words_lost`` (words of speech that
 ended outside the stored answer), and the reply delay after the last word of finished answers
 (``endpoint`` minus the last word, plus ``--pipeline`` seconds of recognition tail, synthesis and
-playback start measured by bench/latency.py). ``--split`` reports the data used for tuning
-(piper and the first half of the real speakers) apart from the rest.
+playback start measured by bench/latency.py). ``--tune-on`` names the voices the settings
+were tuned on (piper and the Austen reader): the rest (the Two Cities reader) is reported
+apart as ``held_out``. ``audible_cut_rate`` counts only the cuts the user could hear: those
+where they went on after the reply's first sample (``--audible-after`` s after the endpoint).
 
-Usage: python bench/turns.py [--real DIR] [--sessions N] [--asr] [--no-model]
+Usage: python bench/turns.py [--real DIR] [--sessions N] [--asr] [--no-model] [--fresh]
+VAD decisions and smart-turn verdicts are cached per answer (see ``Features``).
 Prints one JSON object, then a one-line summary.
 """
 
@@ -73,39 +76,75 @@ TAIL_S = 6.0
 REPLY_S = 4.0
 """How long the interviewer's reply plays after an endpoint: barge-in is possible meanwhile."""
 _WORD = re.compile(r"[a-z']+")
+_SILENT_FRAME = np.zeros(FRAME_SAMPLES, np.int16)
+FEATURES_VERSION = "1"
+"""Bump when the way the benchmark audio is made changes (invalidates the feature cache)."""
 CHECKS: list[dict[str, Any]] = []
 
 
 @dataclass
 class Answer:
-    """One scripted answer: sentences with pauses, and where each sentence lies in the audio."""
+    """One scripted answer: sentences with pauses, and where each sentence lies in the audio.
+
+    The audio is mixed only when needed (``audio``): with the features cached, a re-run with
+    other endpointer settings needs the layout alone."""
 
     sentences: list[Sentence]
     pause: float
     stage: Stage
-    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
+    voice: str = ""
+    noise: Noise = NOISES[0]
+    seed: int = 0
+    talkers: list[np.ndarray] = field(default_factory=list)
     spans: list[tuple[float, float]] = field(default_factory=list)
+    voiced: list[tuple[float, float]] = field(default_factory=list)
+    """Where each sentence's words are: its span without the clip's quiet edges."""
+    samples: int = 0
+    _audio: np.ndarray | None = None
 
     @property
     def words(self) -> list[str]:
         """Words of the whole answer."""
         return _WORD.findall(" ".join(s.text for s in self.sentences).lower())
 
+    @property
+    def key(self) -> str:
+        """What the audio is made of: the cache key of its features."""
+        recipe = "|".join([FEATURES_VERSION, self.voice, self.noise.name, f"{self.pause}",
+                           str(self.seed), f"{LEAD_S},{TAIL_S},{REPLY_S}",
+                           *(f"{s.source}:{s.text}:{len(s.pcm)}" for s in self.sentences)])
+        return hashlib.sha1(recipe.encode()).hexdigest()[:20]
+
+    @property
+    def audio(self) -> np.ndarray:
+        """The answer as the microphone hears it (mixed on first use)."""
+        if self._audio is None:
+            parts = [np.zeros(int(LEAD_S * SAMPLE_RATE), np.int16)]
+            for i, s in enumerate(self.sentences):
+                if i:
+                    parts.append(np.zeros(int(self.pause * SAMPLE_RATE), np.int16))
+                parts.append(s.pcm)
+            parts.append(np.zeros(int((TAIL_S + REPLY_S) * SAMPLE_RATE), np.int16))
+            clean = np.concatenate(parts)
+            level = active_rms(np.concatenate([s.pcm for s in self.sentences]))
+            self._audio = mix(clean, self.noise.make(len(clean), self.seed, self.talkers),
+                              self.noise.level_db, level, self.seed)
+        return self._audio
+
 
 def build_answer(answer: Answer, noise: Noise, seed: int, talkers: list[np.ndarray]) -> None:
-    """Lay the sentences out with their pauses and mix in the noise."""
-    parts, spans, t = [np.zeros(int(LEAD_S * SAMPLE_RATE), np.int16)], [], LEAD_S
+    """Lay the sentences out with their pauses (the noise is mixed in when the audio is used)."""
+    spans, t = [], LEAD_S
+    n = int(LEAD_S * SAMPLE_RATE)
     for i, s in enumerate(answer.sentences):
         if i:
-            parts.append(np.zeros(int(answer.pause * SAMPLE_RATE), np.int16))
             t += answer.pause
-        parts.append(s.pcm)
+            n += int(answer.pause * SAMPLE_RATE)
         spans.append((t, t + s.seconds))
         t += s.seconds
-    parts.append(np.zeros(int((TAIL_S + REPLY_S) * SAMPLE_RATE), np.int16))
-    clean = np.concatenate(parts)
-    level = active_rms(np.concatenate([s.pcm for s in answer.sentences]))
-    answer.audio = mix(clean, noise.make(len(clean), seed, talkers), noise.level_db, level, seed)
+        n += len(s.pcm)
+    answer.noise, answer.seed, answer.talkers = noise, seed, talkers
+    answer.samples = n + int((TAIL_S + REPLY_S) * SAMPLE_RATE)
     answer.spans = spans
 
 
@@ -119,9 +158,12 @@ def sentence_case(s: Sentence) -> Sentence:
 
 
 def oracle_hint(answer: Answer, t: float, latency: float) -> str:
-    """What a streaming recogniser would show at stream time ``t``."""
+    """What a streaming recogniser would show at stream time ``t``.
+
+    Timed by where each clip is voiced (``Answer.voiced``): a clip cut from a longer reading
+    can end in a second of room tone or a breath, and the words are out before it."""
     done, current = [], ""
-    for s, (a, b) in zip(answer.sentences, answer.spans, strict=True):
+    for s, (a, b) in zip(answer.sentences, answer.voiced or answer.spans, strict=True):
         if t >= b + latency:
             done.append(s.text)
         elif t >= a:
@@ -133,33 +175,96 @@ def oracle_hint(answer: Answer, t: float, latency: float) -> str:
     return " ".join([*done, current]).strip()
 
 
-class ModelCache:
-    """smart-turn verdicts by audio hash, kept on disk: re-runs with other settings are fast."""
+class Features:
+    """What depends on the audio alone, cached on disk per answer: the VAD decision of every
+    frame and smart-turn's probability at every pause (asked ``turn_check_delay`` into it).
 
-    def __init__(self, enabled: bool) -> None:
+    Keys are the answer's recipe (voice, noise, pause, seed, sentences) and the span of audio
+    the model saw, so a re-run with other endpointer settings (waits, expected words,
+    patience) replays an answer in milliseconds; settings that move the checks (pre-roll,
+    the check delay, resume or start windows) or a different VAD just miss the cache and
+    compute what they need. ``--fresh`` ignores what is stored and recomputes everything.
+    """
+
+    def __init__(self, model_enabled: bool, vad_name: str, fresh: bool) -> None:
         self.model: Any = None
-        self.path = cache_dir() / "smart-turn-verdicts.json"
-        self.cache: dict[str, float] = (
-            json.loads(self.path.read_text()) if self.path.is_file() else {})
+        self.vad_name = vad_name
+        self.vad: Any = None
+        self.fresh = fresh
+        base = cache_dir()
+        self.paths = {"vad": base / f"turns-vad-{vad_name}.json",
+                      "model": base / "turns-smart-turn.json",
+                      "legacy": base / "smart-turn-verdicts.json"}
+        self.flags: dict[str, str] = self._load("vad")
+        self.verdicts: dict[str, float] = self._load("model")
+        self.legacy: dict[str, float] = self._load("legacy")
+        """Verdicts keyed by the audio's hash (earlier runs): still valid, looked up on a miss."""
         self.seconds: list[float] = []
-        if enabled:
+        self.misses = {"vad": 0, "model": 0}
+        if model_enabled:
             from voice_coach.listening.turn_model import load_turn_model
 
             self.model = load_turn_model()
 
-    def save(self) -> None:
-        """Keep the verdicts for the next run."""
-        self.path.write_text(json.dumps(self.cache))
+    def _load(self, name: str) -> dict[str, Any]:
+        path = self.paths[name]
+        if self.fresh or not path.is_file():
+            return {}
+        return dict(json.loads(path.read_text()))
 
-    def __call__(self, pcm: np.ndarray) -> float | None:
+    def save(self) -> None:
+        """Keep the features for the next run."""
+        self.paths["vad"].write_text(json.dumps(self.flags))
+        self.paths["model"].write_text(json.dumps(self.verdicts))
+
+    def vad_flags(self, answer: Answer) -> np.ndarray:
+        """The VAD's decision for each frame of the answer (a fresh VAD state per answer)."""
+        n = -(-answer.samples // FRAME_SAMPLES)
+        packed = self.flags.get(answer.key)
+        if packed is not None:
+            return np.unpackbits(np.frombuffer(bytes.fromhex(packed), np.uint8))[:n].astype(bool)
+        self.misses["vad"] += 1
+        if self.vad is None:
+            self.vad = create_vad(self.vad_name)
+        self.vad.reset()
+        flags = np.array([self.vad.is_speech(f) for f in frames(answer.audio, FRAME_SAMPLES)])
+        self.flags[answer.key] = np.packbits(flags).tobytes().hex()
+        return flags
+
+    def voiced_extent(self, sentence: Sentence) -> tuple[float, float]:
+        """First and last second of a clean clip that the VAD calls speech (its words)."""
+        key = "extent:" + hashlib.sha1(sentence.pcm.tobytes()).hexdigest()[:20]
+        if key not in self.flags:
+            if self.vad is None:
+                self.vad = create_vad(self.vad_name)
+            self.vad.reset()
+            lead = np.zeros(SAMPLE_RATE // 2, np.int16)
+            pcm = np.concatenate([lead, sentence.pcm, np.zeros(SAMPLE_RATE, np.int16)])
+            voiced = [i for i, f in enumerate(frames(pcm, FRAME_SAMPLES))
+                      if self.vad.is_speech(f)]
+            frame_s, total = FRAME_SAMPLES / SAMPLE_RATE, sentence.seconds
+            extent = ((max(0.0, voiced[0] * frame_s - 0.5), min(total, (voiced[-1] + 1) * frame_s
+                       - 0.5)) if voiced else (0.0, total))
+            self.flags[key] = f"{extent[0]:.3f},{extent[1]:.3f}"
+        v0, v1 = self.flags[key].split(",")
+        return float(v0), float(v1)
+
+    def probability(self, answer: Answer, start: int, end: int) -> float | None:
+        """smart-turn's verdict on the answer's audio from sample ``start`` to ``end``."""
         if self.model is None:
             return None
-        key = hashlib.sha1(pcm[-8 * SAMPLE_RATE :].tobytes()).hexdigest()
-        if key not in self.cache:
-            t0 = time.perf_counter()
-            self.cache[key] = self.model.probability(pcm)
-            self.seconds.append(time.perf_counter() - t0)
-        return self.cache[key]
+        key = f"{answer.key}:{start}:{end}"
+        if key not in self.verdicts:
+            pcm = answer.audio[start:end]
+            legacy = hashlib.sha1(pcm[-8 * SAMPLE_RATE :].tobytes()).hexdigest()
+            if legacy in self.legacy and not self.fresh:
+                self.verdicts[key] = self.legacy[legacy]
+            else:
+                self.misses["model"] += 1
+                t0 = time.perf_counter()
+                self.verdicts[key] = float(self.model.probability(pcm))
+                self.seconds.append(time.perf_counter() - t0)
+        return self.verdicts[key]
 
 
 @dataclass
@@ -175,37 +280,57 @@ class Outcome:
     cuts: int = 0
     recovered: int = 0
     words_lost: float = 0.0
+    words_lost_clip: float = 0.0
+    """Words lost counting the whole clip as speech, its quiet edges too."""
     reply_delay: float | None = None
     finished_end: bool = True
     """The answer's last sentence ends a sentence (so the answer sounds finished)."""
+    audible_cuts: int = 0
+    """Cuts the user heard: the reply had started when they went on (see ``--audible-after``)."""
     verdict: str = ""
     patience: float = 0.0
+    end_info: str = ""
+    cut_at: list[str] = field(default_factory=list)
+    """Verdict, words heard and model probability at each cut (for --details)."""
+    stored_span: tuple[float, float] = (0.0, 0.0)
     stored: np.ndarray | None = None
+    whole: np.ndarray | None = None
     ref_words: list[str] = field(default_factory=list)
 
 
-def run_answer(answer: Answer, ep: Endpointer, vad: Any, model: ModelCache,
+def run_answer(answer: Answer, ep: Endpointer, feats: Features,
                args: argparse.Namespace) -> Outcome:
     """Feed one answer through VAD + endpointer (+ model); the endpointer keeps listening
-    for REPLY_S after each endpoint, like the never-deaf session loop."""
+    for REPLY_S after each endpoint, like the never-deaf session loop.
+
+    The VAD decisions and the model's verdicts come from ``feats`` (cached per answer); the
+    endpointer is fed silent frames of the right length with them (it keeps frames but never
+    looks at their samples), and the stored span is cut from the real audio when needed."""
     ep.reset()
-    ep.expect(args.expected_words.get(answer.stage, 0), THINKING_SECONDS.get(answer.stage))
-    vad.reset()
+    ep.expect(args.expected_words.get(answer.stage, 0),
+              args.thinking_seconds.get(answer.stage))
+    flags = feats.vad_flags(answer)
+    answer.voiced = []
+    for s, (a, _) in zip(answer.sentences, answer.spans, strict=True):
+        v0, v1 = feats.voiced_extent(s)
+        answer.voiced.append((a + v0, a + v1))
     out = Outcome(answer.pause, answer.stage.value, "", "", False, len(answer.spans) - 1)
     out.finished_end = bool(re.search(r"[.!?]$", answer.sentences[-1].text.strip()))
     pending: list[tuple[float, float | None]] = []
     end_at: float | None = None
     last_start_t, last_end_t = answer.spans[-1]
     counted = False
-    for frame in frames(answer.audio, FRAME_SAMPLES):
+    for is_speech in flags:
         t = ep.now
         ep.set_hint(oracle_hint(answer, t, args.hint_latency))
         if pending and t >= pending[0][0]:
             ep.set_turn_probability(pending.pop(0)[1])
-        events = ep.process(frame, vad.is_speech(frame))
+        events = ep.process(_SILENT_FRAME, bool(is_speech))
         for e in events:
             if e.kind is EventKind.TURN_CHECK:
-                pending = [(e.time + args.model_latency, model(ep.utterance()))]
+                start = round((ep.utterance_start or 0.0) * SAMPLE_RATE)
+                end = round(ep.now * SAMPLE_RATE)
+                pending = [(e.time + args.model_latency, feats.probability(answer, start, end))]
                 if args.checks is not None:
                     # For tuning: what the evidence looked like at mid-answer pauses and ends.
                     hint = oracle_hint(answer, e.time + args.model_latency, args.hint_latency)
@@ -217,35 +342,54 @@ def run_answer(answer: Answer, ep: Endpointer, vad: Any, model: ModelCache,
             elif e.kind is EventKind.ENDPOINT:
                 end_at = e.time
                 out.verdict = ep.verdict().value
+                p = ep.probability
+                out.end_info = (f"{len(_WORD.findall(ep.hint.lower()))}w{ep.hint[-1:]}"
+                                f"/p={p if p is None else round(p, 2)}")
                 # Ended before the last part began: cut at a thinking pause. (An end inside
                 # the last part counts when the user is heard again: see BARGE_IN.)
                 if e.time < last_start_t - 0.05:
                     out.cuts += 1
                     counted = True
+                    out.cut_at.append(f"{out.verdict}/{len(_WORD.findall(ep.hint.lower()))}w"
+                                      f"/p={ep.probability}")
                 else:
                     counted = False
             elif e.kind is EventKind.BARGE_IN:
                 out.recovered += 1
                 if not counted:
                     out.cuts += 1
+                assert end_at is not None
+                # The user went on before the reply could be heard: the session says nothing
+                # (it checks the microphone before the first sample), so nobody heard a cut.
+                if e.time - end_at >= args.audible_after:
+                    out.audible_cuts += 1
                 end_at = None
         if end_at is not None and ep.now - end_at >= REPLY_S:
             break  # the reply is over: what comes later belongs to the next question
     stored_from = ep.utterance_start or 0.0
     stored_to = stored_from + len(ep.utterance()) / SAMPLE_RATE
-    # Words lost: speech outside the stored answer, counted as words in proportion.
+    out.stored_span = (stored_from, stored_to)
+    # Words lost: speech outside the stored answer, counted as words in proportion; speech
+    # is where the VAD hears the clean clip (a clip's quiet edges - a breath, room tone -
+    # hold no word), and, for the record, also the whole clip as it was cut.
     for s, (a, b) in zip(answer.sentences, answer.spans, strict=True):
         n = len(_WORD.findall(s.text.lower()))
         outside = max(0.0, min(b, stored_from) - a) + max(0.0, b - max(a, stored_to))
-        out.words_lost += n * min(1.0, outside / (b - a))
+        out.words_lost_clip += n * min(1.0, outside / (b - a))
+        v0, v1 = feats.voiced_extent(s)
+        a, b = a + v0, a + v1
+        outside = max(0.0, min(b, stored_from) - a) + max(0.0, b - max(a, stored_to))
+        out.words_lost += n * min(1.0, outside / max(b - a, 1e-3))
     if end_at is not None:
         # From the last word: the end of the last part, or the last voiced frame when the
         # recording ends in a quiet tail (a breath) that is no word.
         last_word = min(last_end_t, ep.last_voice_time or last_end_t)
         out.reply_delay = end_at - last_word + args.pipeline
     out.patience = ep.patience
-    if out.cuts:
-        out.stored = ep.utterance()
+    if out.cuts or (args.asr_lost and max(out.words_lost, out.words_lost_clip) > 0):
+        a0, b0 = round(stored_from * SAMPLE_RATE), round(stored_to * SAMPLE_RATE)
+        out.stored = answer.audio[a0:b0]
+        out.whole = answer.audio[: round((last_end_t + 1.0) * SAMPLE_RATE)]
         out.ref_words = answer.words
     return out
 
@@ -287,10 +431,12 @@ def summarise(rows: list[Outcome]) -> dict[str, Any]:
                 st: round(sum(1 for r in cut if r.stage == st)
                           / max(1, sum(1 for r in sel if r.stage == st)), 2)
                 for st in sorted({r.stage for r in sel})},
+            "audible_cut_rate": round(sum(1 for r in sel if r.audible_cuts) / len(sel), 3),
             "cuts": sum(r.cuts for r in sel),
             "recovered": round(sum(min(r.recovered, r.cuts) for r in cut) / max(1, sum(
                 r.cuts for r in cut)), 3) if cut else None,
             "words_lost": round(sum(r.words_lost for r in sel), 1),
+            "words_lost_whole_clip": round(sum(r.words_lost_clip for r in sel), 1),
             "reply_delay_p50": round(percentile(delays, 50), 3),
             "reply_delay_p95": round(percentile(delays, 95), 3),
         }
@@ -308,6 +454,15 @@ def main() -> None:
     parser.add_argument("--hint-latency", type=float, default=0.35)
     parser.add_argument("--pipeline", type=float, default=0.05)
     parser.add_argument("--asr", action="store_true", help="whisper-check answers with cuts")
+    parser.add_argument("--asr-lost", action="store_true",
+                        help="with --asr, also whisper-check answers that lost part of a word")
+    parser.add_argument("--audible-after", type=float, default=None,
+                        help="seconds from the endpoint to the reply's first audible sample "
+                             "(default --pipeline): a barge-in before it is no audible cut")
+    parser.add_argument("--fresh", action="store_true",
+                        help="recompute the VAD decisions and model verdicts (no cache)")
+    parser.add_argument("--thinking", default="{}",
+                        help='JSON overrides of the thinking pause per stage ({"greeting": 3.5})')
     parser.add_argument("--no-adapt", action="store_true", help="fresh endpointer per answer")
     parser.add_argument("--config", default="{}", help="JSON overrides of EndpointConfig")
     parser.add_argument("--tune-on", default="piper,real:austen_reader",
@@ -321,6 +476,10 @@ def main() -> None:
     args = parser.parse_args()
     args.expected_words = {**EXPECTED_WORDS, **{Stage(k): int(v) for k, v in json.loads(
         args.expected).items()}}
+    args.thinking_seconds = {**THINKING_SECONDS, **{Stage(k): float(v) for k, v in json.loads(
+        args.thinking).items()}}
+    if args.audible_after is None:
+        args.audible_after = args.pipeline
     started = time.perf_counter()
 
     voices: dict[str, list[Sentence]] = {"piper": piper_sentences()}
@@ -335,12 +494,11 @@ def main() -> None:
     talkers = babble_talkers()
     noises = [n for n in NOISES if n.name in args.noises.split(",")]
     cfg = dataclasses.replace(EndpointConfig(), **json.loads(args.config))
-    model = ModelCache(not args.no_model)
-    if not args.no_model and model.model is None:
+    feats = Features(not args.no_model, args.vad, args.fresh)
+    if not args.no_model and feats.model is None:
         # Easy to miss in the JSON ("turn_model": null): the numbers are then the fallback's.
         print("smart-turn is not installed (voice-coach models download smart-turn, or "
               "VOICE_COACH_SMART_TURN=FILE): measuring without it", file=sys.stderr)
-    vad = create_vad(args.vad)
     rows: list[Outcome] = []
     rng = np.random.default_rng(11)
     for voice, pool in voices.items():
@@ -350,21 +508,21 @@ def main() -> None:
             for pause in PAUSES:
                 for session in range(args.sessions):
                     ep = Endpointer(cfg)
-                    ep.use_turn_model(model.model is not None)
+                    ep.use_turn_model(feats.model is not None)
                     for k, stage in enumerate(SESSION_STAGES):
                         if args.no_adapt:
                             ep = Endpointer(cfg)
-                            ep.use_turn_model(model.model is not None)
+                            ep.use_turn_model(feats.model is not None)
                         n = min(2 + int(rng.integers(0, 2)), len(pool))
                         if voice == "piper":
                             idx = rng.choice(len(pool), size=n, replace=False)
                         else:  # real clips in reading order: one continuous answer
                             first = int(rng.integers(0, len(pool) - n + 1))
                             idx = np.arange(first, first + n)
-                        answer = Answer([pool[i] for i in idx], pause, stage)
+                        answer = Answer([pool[i] for i in idx], pause, stage, voice)
                         build_answer(answer, noise, seed=session * 100 + k, talkers=talkers)
                         n_checks = len(CHECKS)
-                        res = run_answer(answer, ep, vad, model, args)
+                        res = run_answer(answer, ep, feats, args)
                         for c in CHECKS[n_checks:]:
                             c["voice"] = voice
                         res.voice, res.noise, res.tuned = voice, noise.name, voice in tuned
@@ -373,9 +531,10 @@ def main() -> None:
                             print(f"{voice} {noise.name} {pause} {stage.value}: "
                                   f"{len(answer.spans)} parts, cuts {res.cuts}, barge-ins "
                                   f"{res.recovered}, lost {res.words_lost:.1f}, delay "
-                                  f"{res.reply_delay}, {res.verdict}, patience "
-                                  f"{res.patience:.2f}/{ep.min_words}", file=sys.stderr)
-    model.save()
+                                  f"{res.reply_delay}, {res.verdict} {res.end_info}, patience "
+                                  f"{res.patience:.2f}/{ep.min_words} {' '.join(res.cut_at)}",
+                                  file=sys.stderr)
+    feats.save()
     if args.checks is not None:
         args.checks.write_text("".join(json.dumps(c) + "\n" for c in CHECKS))
     asr: dict[str, Any] = {}
@@ -391,34 +550,67 @@ def main() -> None:
             lost += max(0, deletions(r.ref_words, hyp) - len(r.ref_words) // 10)
         asr = {"recovered_answers_checked": len(checked),
                "deleted_words_beyond_10pct_wer": lost}
+        if args.asr_lost:
+            # Answers that lost part of a word by the count: does whisper miss a word in the
+            # stored audio that it hears in the whole recording? (Its own errors cancel out.)
+            partial = [r for r in rows if r.stored is not None
+                       and max(r.words_lost, r.words_lost_clip) > 0]
+            missing = []
+            for r in partial:
+                assert r.stored is not None
+                stored = _WORD.findall(rec.transcribe(r.stored).text.lower())
+                whole = _WORD.findall(rec.transcribe(r.whole).text.lower())
+                missing.append(deletions(whole, stored))
+            asr["partly_lost_answers_checked"] = len(partial)
+            asr["words_in_whole_recording_missing_from_stored"] = sum(missing)
     for r in rows:
-        r.stored = None
+        r.stored = r.whole = None
     delays = [r.reply_delay for r in rows if r.reply_delay is not None and r.finished_end]
+    by_voice = {}
+    for v in [v for v in voices if any(r.voice == v for r in rows)]:
+        d = [r.reply_delay for r in rows
+             if r.voice == v and r.reply_delay is not None and r.finished_end]
+        by_voice[v] = {"reply_delay_p50": round(percentile(d, 50), 3),
+                       "reply_delay_p95": round(percentile(d, 95), 3), "answers": len(d),
+                       "words_lost": round(sum(r.words_lost for r in rows if r.voice == v), 1),
+                       "words_lost_whole_clip": round(
+                           sum(r.words_lost_clip for r in rows if r.voice == v), 1)}
     report: dict[str, Any] = {
         "machine": machine(),
         "voices": {v: len(p) for v, p in voices.items()},
         "tuned_on": sorted(tuned),
         "noises": [n.name for n in noises],
-        "turn_model": None if model.model is None else model.model.name,
-        "model_check_s_p50": round(percentile(model.seconds, 50), 3),
+        "turn_model": None if feats.model is None else feats.model.name,
+        "model_check_s_p50": round(percentile(feats.seconds, 50), 3),
+        "feature_cache_misses": feats.misses,
         "vad": args.vad,
         "adapt": not args.no_adapt,
         "config": json.loads(args.config),
         "expected_words": {k.value: v for k, v in args.expected_words.items()},
+        "thinking_seconds": {k.value: v for k, v in args.thinking_seconds.items()},
+        "audible_after_s": args.audible_after,
         "all": summarise(rows),
+        "tuned": summarise([r for r in rows if r.tuned]),
         "held_out": summarise([r for r in rows if not r.tuned]),
+        "by_voice": by_voice,
+        "by_voice_pause": {v: summarise([r for r in rows if r.voice == v])
+                           for v in voices if any(r.voice == v for r in rows)},
         "by_noise": {n.name: summarise([r for r in rows if r.noise == n.name])
                      for n in noises},
         "reply_delay_all_p50": round(percentile(delays, 50), 3),
         "words_lost_total": round(sum(r.words_lost for r in rows), 1),
+        "words_lost_whole_clip_total": round(sum(r.words_lost_clip for r in rows), 1),
         "asr": asr,
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(report, indent=2))
     a = report["all"]
     print("summary cut " + " ".join(f"{k}s={v['cut_rate']}" for k, v in a.items())
-          + f"; reply p50 {report['reply_delay_all_p50']} s; words lost "
-          + f"{report['words_lost_total']}")
+          + "; audible " + " ".join(f"{v['audible_cut_rate']}" for v in a.values())
+          + "; held out " + " ".join(f"{v['cut_rate']}" for v in report["held_out"].values())
+          + "; reply p50 " + " ".join(f"{k.split(':')[-1]} {v['reply_delay_p50']}"
+                                      for k, v in by_voice.items())
+          + f"; words lost {report['words_lost_total']}")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def test_judge_words(hint: str, expected: Verdict) -> None:
 
 
 def test_model_and_words_must_agree_for_the_short_wait() -> None:
-    cfg = EndpointConfig()
+    cfg = EndpointConfig(words_overrule_model=0.0)  # (on, see test_long_complete_answer...)
     assert required_silence(FINISHED, cfg, probability=0.9) == pytest.approx(0.6)
     # Sounds unfinished (mid-thought intonation): wait as for "and".
     assert required_silence(FINISHED, cfg, probability=0.2) == pytest.approx(2.5)
@@ -86,7 +86,7 @@ def test_turn_check_is_asked_once_per_pause_and_its_verdict_is_used() -> None:
 
 
 def test_unfinished_sound_keeps_waiting_and_resume_clears_the_verdict() -> None:
-    ep = Endpointer()
+    ep = Endpointer(EndpointConfig(words_overrule_model=0.0))
     ep.use_turn_model()
     feed(ep, "x" * 30)
     ep.set_hint(FINISHED)
@@ -142,11 +142,11 @@ def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
 def test_patience_survives_reset_and_is_capped() -> None:
     ep = Endpointer()
     ep.set_patience(9.0)
-    assert ep.patience == pytest.approx(3.3)
+    assert ep.patience == pytest.approx(3.8)  # above a 3 s thinking pause plus the VAD's lag
     ep.reset()
-    assert ep.patience == pytest.approx(3.3)
+    assert ep.patience == pytest.approx(3.8)
     ep.set_hint(FINISHED.rstrip(".") + ",")  # mid-sentence: the thinking wait, floored
-    assert ep.silence_needed() == pytest.approx(3.3)
+    assert ep.silence_needed() == pytest.approx(3.8)
 
 
 def test_barge_in_can_be_turned_off() -> None:
@@ -202,9 +202,51 @@ def test_patience_is_stored_privately_for_the_next_session(tmp_path: Path) -> No
 
 
 def test_model_unfinished_can_mean_neutral_for_a_complete_sentence() -> None:
-    cfg = EndpointConfig()
+    cfg = EndpointConfig(words_overrule_model=0.0)
     assert judge(FINISHED, cfg, probability=0.2) is Verdict.THINKING
-    soft = EndpointConfig(model_unfinished_thinking=False)
+    soft = EndpointConfig(model_unfinished_thinking=False, words_overrule_model=0.0)
     assert judge(FINISHED, soft, probability=0.2) is Verdict.NEUTRAL
     assert judge(FINISHED, soft, expected_words=25, probability=0.2) is Verdict.THINKING
     assert judge(FINISHED.rstrip(".") + ",", soft, probability=0.2) is Verdict.THINKING
+
+
+LONG = ("I led the move of our reporting to a new warehouse last spring. "
+        "It took four months and we cut the nightly run from hours to minutes.")
+"""A complete answer of 26 words."""
+
+
+def test_long_complete_answer_overrules_an_unfinished_sound() -> None:
+    cfg = EndpointConfig()
+    # Long enough for the question and ending a sentence: finished, whatever the model hears.
+    assert judge(LONG, cfg, expected_words=25, probability=0.05) is Verdict.FINISHED
+    assert required_silence(LONG, cfg, 25, probability=0.05) == pytest.approx(0.6)
+    # The model still decides when the words are not that strong.
+    assert judge(LONG, cfg, expected_words=30, probability=0.05) is Verdict.THINKING
+    assert judge(LONG.rstrip(".") + ",", cfg, 20, probability=0.9) is Verdict.THINKING
+    assert judge(LONG.rstrip("."), cfg, 20, probability=0.05) is Verdict.THINKING  # no full stop
+    # ...and when this user's answers need more words (learnt from a barge-in).
+    assert judge(LONG, cfg, 20, probability=0.05, min_words=30) is Verdict.THINKING
+    assert judge(LONG, cfg, 20, probability=0.9, min_words=30) is Verdict.NEUTRAL
+    # A higher factor asks for more words than the question wants; 0 lets the model veto.
+    assert judge(LONG, EndpointConfig(words_overrule_model=1.5), 20,
+                 probability=0.05) is Verdict.THINKING
+    assert judge(LONG, EndpointConfig(words_overrule_model=0.0), 6,
+                 probability=0.05) is Verdict.THINKING
+
+
+def test_a_three_second_pause_after_a_barge_in_is_waited_for() -> None:
+    """The learnt patience after a 3 s pause (3 s + 0.4 s margin) is no longer capped below
+    the pause: the same pause later in the session does not end the answer."""
+    ep = Endpointer()
+    ep.expect(0, thinking=3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint("I built it.")
+    feed(ep, [False] * frames_for(1.3))  # NEUTRAL (short): ended after 1.2 s
+    assert ep.state is EndpointState.ENDED
+    feed(ep, [False] * frames_for(1.7))
+    assert kinds(feed(ep, "x" * 6)) == [EventKind.BARGE_IN]  # went on after ~3 s
+    assert ep.patience == pytest.approx(3.0 + 0.4, abs=3 * FRAME_S)
+    ep.set_hint("I built it. Twice.")  # still short: the neutral wait, floored by patience
+    feed(ep, "x" * 10)
+    assert kinds(feed(ep, [False] * frames_for(3.0))) == [EventKind.SILENCE_START]
+    assert ep.state is EndpointState.STOPPING

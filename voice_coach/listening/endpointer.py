@@ -152,8 +152,8 @@ class EndpointConfig:
     """Silence before the end-of-turn model is asked (it was trained on ~200 ms of it)."""
     patience_margin: float = 0.4
     """After a barge-in, the short wait for this user becomes their pause plus this..."""
-    max_patience: float = 3.3
-    """...up to this."""
+    max_patience: float = 3.8
+    """...up to this (above the 3 s thinking pauses people take, with the VAD's lag)."""
     patience_floors_finished: bool = False
     """Whether the learnt patience also floors the short wait of a FINISHED verdict. Off: an
     answer whose words and sound agree it is finished, and that has the words this user's
@@ -163,6 +163,12 @@ class EndpointConfig:
     """Whether the model's "unfinished" makes a long, complete-sounding answer THINKING (the
     long wait); off, it only makes it NEUTRAL (an experiment: smart-turn calls some readers'
     sentence ends unfinished)."""
+    words_overrule_model: float = 1.0
+    """When > 0: an answer that ends a sentence, is long enough for this user, and has at
+    least this many times the words the question wants (or ``finished_min_words``) counts as
+    finished even when the end-of-turn model hears it unfinished (0: the model can veto).
+    Some voices keep a rising or reading tune at every sentence end: smart-turn scored 50 %
+    of one LibriVox reader's finished answers below 0.5, which made her wait 3.5 s."""
     patience_words: float = 1.25
     """...and an answer needs this many times the words it had when it was cut to sound
     finished (people who pause after a complete sentence go on to develop it)."""
@@ -218,6 +224,13 @@ def judge(
         or _CLAUSE_END.search(hint)
     ):
         return Verdict.THINKING
+    long_enough = len(words) >= max(config.finished_min_words, expected_words, min_words)
+    if model_unfinished and config.words_overrule_model and ends_sentence and long_enough and (
+            len(words) >= config.words_overrule_model
+            * max(config.finished_min_words, expected_words)):
+        # A complete sentence well past what the question wants: the words outweigh the
+        # sound (some voices keep a reading or "listing" tune to the end of every sentence).
+        model_unfinished = False
     if model_unfinished and (config.model_unfinished_thinking or not ends_sentence):
         return Verdict.THINKING
     if expected_words and len(words) < expected_words:
@@ -225,7 +238,6 @@ def judge(
     if model_unfinished:
         return Verdict.NEUTRAL
     unpunctuated = not re.search(r"[.!?,;]", hint)
-    long_enough = len(words) >= max(config.finished_min_words, expected_words, min_words)
     if long_enough and (ends_sentence or unpunctuated):
         return Verdict.FINISHED
     return Verdict.NEUTRAL
@@ -305,6 +317,11 @@ class Endpointer:
     def now(self) -> float:
         """Stream time after the frames fed so far."""
         return self._samples_seen / self.config.sample_rate
+
+    @property
+    def hint(self) -> str:
+        """The partial transcript the verdict is based on."""
+        return self._hint
 
     def set_hint(self, text: str) -> None:
         """Give the current partial transcript, so the pause needed can adapt to it."""

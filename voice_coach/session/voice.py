@@ -51,23 +51,28 @@ from voice_coach.tts.base import Speaker, Speech
 _LOGGER = logging.getLogger(__name__)
 
 EXPECTED_WORDS: dict[Stage, int] = {
-    Stage.GREETING: 8,
+    Stage.GREETING: 15,
     Stage.ICEBREAKERS: 6,
     Stage.DISCUSSION: 25,
     Stage.YOUR_QUESTIONS: 0,
     Stage.WRAP_UP: 0,
 }
 """Words before an answer may sound finished: discussion answers should develop an example,
-so a one-sentence start followed by a pause is a thinking pause, not the end."""
+so a one-sentence start followed by a pause is a thinking pause, not the end. "How has your
+day been?" is answered in two sentences more often than in one (and a cut on the first answer
+costs the most); small talk is often one sentence, and waiting the thinking pause after every
+one costs more than it saves (bench/turns.py: icebreakers at 20 words cut 2 points fewer
+answers, but a finished 12-word answer then waits 3.5 s)."""
 
 THINKING_SECONDS: dict[Stage, float] = {
-    Stage.GREETING: 3.0,
-    Stage.ICEBREAKERS: 3.0,
+    Stage.GREETING: 3.5,
+    Stage.ICEBREAKERS: 3.5,
     Stage.DISCUSSION: 3.5,
-    Stage.YOUR_QUESTIONS: 3.0,
-    Stage.WRAP_UP: 3.0,
+    Stage.YOUR_QUESTIONS: 3.5,
+    Stage.WRAP_UP: 3.5,
 }
-"""Pause that ends an answer that still sounds unfinished: discussion answers need thought."""
+"""Pause that ends an answer that still sounds unfinished: longer than the 3 s thinking pauses
+people take in every stage (it costs nothing for an answer that sounds finished)."""
 
 SILENT_TURNS_TO_PAUSE = 2
 """Turns in a row with nothing heard before the interviewer pauses by itself."""
@@ -248,8 +253,10 @@ class VoiceSession:
         self._echo_until = 0.0
         """Monotonic time until which captured frames may hold the bridge's echo."""
         self.bridges = 0
-        self._echo_lessons = 0
         """How many times the interviewer bridged a slow recognition tail."""
+        self._echo_lessons = 0
+        self.unsaid_replies = 0
+        """Replies not started because the user went on before their first sample."""
 
     # --- the whole session ------------------------------------------------------------------
 
@@ -372,6 +379,9 @@ class VoiceSession:
                     else:
                         deferred.append(event)
                     continue
+                if watch and not said and self._went_on_before_reply():
+                    self.ui.note("(go on)")
+                    return True
                 clips, playbacks = self._play_line(
                     event, pending[0].timings if pending is not None else None)
                 if pending is not None and not watch:
@@ -482,7 +492,7 @@ class VoiceSession:
 
     def _watch_reply(self, clips: list[Speech], playbacks: list[Playback]) -> bool:
         """Listen while a line plays; True (and the line stopped) when the user goes on."""
-        ep, vad, echo = self.endpointer, self.vad, self.echo
+        echo = self.echo
         if echo is not None and playbacks:
             self._echo_reference(echo, clips, playbacks)
         while True:
@@ -490,11 +500,7 @@ class VoiceSession:
                 return False
             chunk = self._read(timeout=0.03)
             if chunk is not None:
-                frame = chunk.samples
-                voiced = vad.is_speech(frame)
-                if voiced and echo is not None:
-                    voiced = echo.is_user(frame, self._frame_time(chunk))
-                if any(e.kind is EventKind.BARGE_IN for e in ep.process(frame, voiced)):
+                if self._went_on(chunk):
                     stopped_at = time.monotonic()
                     self.player.stop()
                     _LOGGER.info("barge-in: the reply stopped after %.0f ms",
@@ -511,6 +517,27 @@ class VoiceSession:
             elif getattr(self.source, "finished", False):
                 self.player.wait()
                 return False
+
+    def _went_on(self, chunk: AudioChunk) -> bool:
+        """Give a frame heard after the endpoint to the endpointer; True on a barge-in."""
+        frame = chunk.samples
+        voiced = self.vad.is_speech(frame)
+        if voiced and self.echo is not None:
+            voiced = self.echo.is_user(frame, self._frame_time(chunk))
+        return any(e.kind is EventKind.BARGE_IN for e in self.endpointer.process(frame, voiced))
+
+    def _went_on_before_reply(self) -> bool:
+        """Read what the microphone heard since the endpoint (recognition, the controller and
+        synthesis took that long); True if the user went on: the reply is not started at all,
+        so a pause the endpointer took for the end costs the user nothing audible."""
+        while True:
+            chunk = self._read(timeout=0.0)
+            if chunk is None:
+                return False
+            if self._went_on(chunk):
+                _LOGGER.info("the user went on before the reply started: saying nothing")
+                self.unsaid_replies += 1
+                return True
 
     def _drain_echo_tail(self) -> None:
         """The reply is over: what the microphone hears for ``mute_tail`` s more is its echo."""
