@@ -166,6 +166,24 @@ def test_commands_repeat_pause_resume_slower(tmp_path: Path) -> None:
     assert session.speaker.rate_wpm == 175 - 30
 
 
+def test_the_screen_shows_the_pause_and_every_spoken_acknowledgement(tmp_path: Path) -> None:
+    session, _ = run(["slower, please", "pause", "I am still talking", "let's continue",
+                      "pause", "resume", *ANSWERS], tmp_path)
+    lines = session.ui.lines  # type: ignore[attr-defined]
+    spoken = [line for line in lines if line.startswith("I: ")]
+    for aside in ("Sure, I'll speak more slowly.", "Okay, paused. Say 'resume' when you're ready.",
+                  "Welcome back."):
+        assert f"I: {aside}" in spoken, lines
+    paused = [i for i, line in enumerate(lines) if line.startswith("((paused:")]
+    assert len(paused) == 2, lines
+    assert "'resume'" in lines[paused[0]] and "'let's continue'" in lines[paused[0]]
+    # What was said while paused is shown, with what would resume, and it did nothing.
+    ignored = next(line for line in lines if "I am still talking" in line)
+    assert ignored.startswith("((paused; heard") and "'resume'" in ignored
+    after = lines[lines.index(ignored) + 1:]
+    assert after[:2] == ["U: let's continue", "I: Welcome back."], lines
+
+
 def test_two_silent_turns_pause_the_interview(tmp_path: Path) -> None:
     _, events = run([SILENCE, SILENCE, "resume", *ANSWERS], tmp_path)
     assert [e["command"] for e in events if e["type"] == "command"] == ["resume"]

@@ -78,6 +78,12 @@ interviewer bridges with a short "Mm." (a frozen meter reads as a hang)."""
 BRIDGE_TEXT = "Mm."
 """The bridge: synthesised once at the start, never stored as a prompt."""
 
+PAUSED_HINT = "say 'resume' or 'let's continue' to go on, or 'end the interview' to stop"
+PAUSED_NOTE = f"(paused: {PAUSED_HINT})"
+"""What the screen says when the interview pauses: that it is paused, and what resumes it."""
+PAUSED_STATUS = "(paused: say 'resume') "
+"""Shown before the partial text on the listening meter for as long as the pause lasts."""
+
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
 DEFAULT_RATE = 175
@@ -222,6 +228,8 @@ class VoiceSession:
         # so timings, pace and replay mean the same as in a real-time session.
         self._audio_clock = AudioClock() if not getattr(source, "realtime", True) else None
         self._last_line = ""
+        self._status = ""
+        """Shown on the listening meter before the partial text (the pause)."""
         self._prompt_count = 0
         self._held: collections.deque[AudioChunk] = collections.deque()
         """Frames read while waiting for a slow recognition tail, in order: the next reader
@@ -634,7 +642,7 @@ class VoiceSession:
                     self._prepare(partial)
                 if ep.now >= next_partial:
                     next_partial = ep.now + self.options.partial_interval
-                    self.ui.listening(level_meter(frame), partial)
+                    self.ui.listening(level_meter(frame), self._status + partial)
         if not speaking:
             recognizer.finish()
             return Heard(Transcript("", engine=recognizer.name), t0 + ep.now, t0 + ep.now,
@@ -725,7 +733,8 @@ class VoiceSession:
         self.ui.answer(heard.text)
         if command is Command.RESUME:
             self._store_heard(heard, stage, command, None)
-            return  # not paused: nothing to resume
+            self.ui.note("(not paused: answer when you're ready, or say 'repeat that')")
+            return
         if command is Command.PAUSE:
             self._store_heard(heard, stage, command, None)
             self._pause(stage, "Okay, paused. Say 'resume' when you're ready.")
@@ -742,26 +751,35 @@ class VoiceSession:
     def _pause(self, stage: Stage | None, announcement: str) -> None:
         """Wait for "resume" (or "end the interview"); nothing else acts while paused."""
         self._say_aside(announcement)
-        self.ui.note("(paused: say 'resume' to go on)")
-        while True:
-            again = self._listen()
-            if again is None:
-                return
-            command = parse_command(again.text)
-            if command is Command.RESUME:
-                self.ui.answer(again.text)
-                self._store_heard(again, stage, Command.RESUME, None)
-                break
-            if command is Command.END:
-                self.ui.answer(again.text)
-                self._speak(self.controller.respond(again.text),
-                            pending=(again, stage, Command.END))
-                return
+        self.ui.note(PAUSED_NOTE)
+        self._status = PAUSED_STATUS
+        try:
+            while True:
+                again = self._listen()
+                if again is None:
+                    return
+                command = parse_command(again.text)
+                if command is Command.RESUME:
+                    self.ui.answer(again.text)
+                    self._store_heard(again, stage, Command.RESUME, None)
+                    break
+                if command is Command.END:
+                    self.ui.answer(again.text)
+                    self._status = ""
+                    self._speak(self.controller.respond(again.text),
+                                pending=(again, stage, Command.END))
+                    return
+                if again.text:
+                    # Heard, and shown, but it does nothing: the user sees why.
+                    self.ui.note(f"(paused; heard \"{again.text}\") - {PAUSED_HINT}")
+        finally:
+            self._status = ""
         self._say_aside("Welcome back.")
         self._speak(self.controller.repeat_last())
 
     def _say_aside(self, text: str) -> None:
-        """Say something outside the conversation (not recorded as a prompt)."""
+        """Say something outside the conversation (shown, not recorded as a prompt)."""
+        self.ui.interviewer(text)
         self.source.mute()
         try:
             seconds = 0.0
