@@ -33,12 +33,14 @@ def test_parse_command(text: str, cmd: Command | None) -> None:
     ("and the interview", Command.END), ("And the interview.", Command.END),
     ("flour, please", Command.SLOWER), ("Flower, please.", Command.SLOWER),
     ("Flora, please.", Command.SLOWER), ("Lower please", Command.SLOWER),
+    ("Slur, please.", Command.SLOWER), ("Boss!", Command.PAUSE),
     ("Paws.", Command.PAUSE), ("Paused.", Command.PAUSE), ("Presume.", Command.RESUME),
     ("Resumed.", Command.RESUME), ("Lets continue", Command.RESUME),
     ("Let us continue.", Command.RESUME), ("I like to end the interview now.", Command.END),
     ("I would like to end the interview now.", Command.END),
     ("Sorry, could you repeat it?", Command.REPEAT), ("Repeats, please.", Command.REPEAT),
-    ("Okay, let's continue.", Command.RESUME), ("Could we pause, please?", Command.PAUSE),
+    ("Okay, let's continue.", Command.RESUME), ("Rezim.", Command.RESUME),
+    ("Could we pause, please?", Command.PAUSE),
 ])
 def test_issue_phrasings_and_near_misses(text: str, cmd: Command) -> None:
     assert lang.parse_command(text) == cmd
@@ -54,7 +56,8 @@ def test_issue_phrasings_and_near_misses(text: str, cmd: Command) -> None:
     # short answers one word away from a command that must stay answers
     "I'm Becky.", "I'm Freddie.", "Cat.", "Kit.", "Pass.", "Cause.", "Flowers.", "Flour.",
     "Yes, please.", "Hiking.", "Pasta.", "Sure.", "In the interview.", "I like to skip.",
-    "Reading, mostly.", "Closer.", "Bye.", "Posts.", "Keep it.", "Text, please.",
+    "Reading, mostly.", "Closer.", "Bye.", "Posts.", "Keep it.", "Text, please.", "Awesome.",
+    "Oz.", "My boss.", "Bus.", "Prism.", "Reason.", "Rest.", "Zoom.", "Lower.", "Faster food.",
 ])
 def test_answers_are_not_commands(text: str) -> None:
     assert lang.parse_command(text) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import copy
+import dataclasses
 import logging
 import random
 import time
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voice_coach.audio.capture import AudioSource
-from voice_coach.audio.format import AudioChunk, frames, resample
+from voice_coach.audio.format import SAMPLE_RATE, AudioChunk, frames, resample
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
 from voice_coach.interview.controller import (
@@ -26,7 +27,12 @@ from voice_coach.interview.controller import (
     StageStart,
     Step,
 )
-from voice_coach.interview.language import Command, parse_command
+from voice_coach.interview.language import (
+    Command,
+    is_affirmation,
+    is_decline,
+    parse_command,
+)
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
 from voice_coach.listening.echo import EchoGate
@@ -67,6 +73,20 @@ THINKING_SECONDS: dict[Stage, float] = {
     Stage.WRAP_UP: 3.0,
 }
 """Pause that ends an answer that still sounds unfinished: discussion answers need thought."""
+
+COMMAND_PAUSE = 0.8
+"""Pause that ends an utterance whose words so far are a whole command, when the end-of-turn
+model calls it unfinished (it is weak on one- or two-word commands); otherwise the neutral
+pause (``EndpointConfig.end_silence``) applies."""
+
+SECOND_LOOK_SECONDS = 1.2
+"""Speech at most this long that the recogniser made no command of is decoded again: one-word
+commands are where recognisers fail most ("pause" heard as "Oz," or nothing, depending on the
+silence around it)."""
+SECOND_LOOK_ENGINES = frozenset({"moonshine", "vosk", "sphinx"})
+"""Engines whose decode of a second of audio is cheap (~0.1 s; whisper pads every call to 30 s)."""
+SECOND_LOOK_MARGINS = ((0.1, 0.2), (0.25, 0.4), (0.2, 0.8))
+"""Silence kept before and after the speech (seconds) in each extra decode."""
 
 SILENT_TURNS_TO_PAUSE = 2
 """Turns in a row with nothing heard before the interviewer pauses by itself."""
@@ -230,6 +250,8 @@ class VoiceSession:
         self._last_line = ""
         self._status = ""
         """Shown on the listening meter before the partial text (the pause)."""
+        self._command_hint: Command | None = None
+        self._command_hint_text = ""
         self._prompt_count = 0
         self._held: collections.deque[AudioChunk] = collections.deque()
         """Frames read while waiting for a slow recognition tail, in order: the next reader
@@ -294,6 +316,7 @@ class VoiceSession:
             heard = self._listen()
             if heard is None:
                 return EndReason.STOPPED  # the source ended (a scripted demo ran out)
+            heard = self._second_look(heard)
             stage = self.controller.stage
             silent_turns = silent_turns + 1 if not heard.text else 0
             if silent_turns >= SILENT_TURNS_TO_PAUSE:
@@ -593,6 +616,7 @@ class VoiceSession:
             ep.reset()
             stage = self.controller.stage or Stage.GREETING
             ep.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
+            self._command_hint, self._command_hint_text = None, ""
             vad.reset()
             recognizer.start()
             t0 = self._listen_t0 = rec.now()
@@ -638,6 +662,7 @@ class VoiceSession:
             if ep.now >= next_partial or ep.state is EndpointState.STOPPING:
                 partial = recognizer.partial() if speaking else ""
                 ep.set_hint(partial)
+                self._expect_command(partial)
                 if ep.state is EndpointState.STOPPING and partial:
                     self._prepare(partial)
                 if ep.now >= next_partial:
@@ -660,6 +685,26 @@ class VoiceSession:
                         "silence_needed_s": ep.silence_needed()})
         return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
                      ep.utterance(), endpoint_mono, last_voice_mono, timings)
+
+    def _expect_command(self, partial: str) -> None:
+        """A pause after a whole command ("pause", "slower, please") ends it quickly.
+
+        A command is short for any question, so the stage's long thinking wait would keep
+        the user waiting ~3 s after "pause"; it gets the short wait instead (and the stage's
+        wait comes back if the words go on and stop being a command).
+        """
+        if partial == self._command_hint_text:
+            return
+        self._command_hint_text = partial
+        command = parse_command(partial) if partial else None
+        if (command is None) == (self._command_hint is None):
+            return
+        self._command_hint = command
+        if command is not None:
+            self.endpointer.expect(0, COMMAND_PAUSE)
+        else:
+            stage = self.controller.stage or Stage.GREETING
+            self.endpointer.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
 
     def _read(self, timeout: float) -> AudioChunk | None:
         """The next captured frame: those held during a slow tail first, in order."""
@@ -748,6 +793,43 @@ class VoiceSession:
         self._say_aside("Sure, I'll speak more slowly." if delta < 0 else "Sure, a bit faster.")
         self._speak(self.controller.repeat_last())
 
+    def _second_look(self, heard: Heard) -> Heard:
+        """A short utterance that is no command, decoded again with other margins of silence:
+        a command two of those decodes agree on is what was said ("pause" heard as "Oz,").
+
+        Short real answers ("No.", "Jane.") stay answers: the decodes must agree on a command.
+        """
+        text = heard.text
+        recognizer = self.recognizer()
+        if (recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio)
+                or not 0 < heard.end - heard.start <= SECOND_LOOK_SECONDS
+                or len(text.split()) > 2 or parse_command(text) is not None
+                or is_decline(text) or is_affirmation(text)):
+            return heard
+        first = max(0, round((heard.start - heard.audio_start) * SAMPLE_RATE))
+        last = round((heard.end - heard.audio_start) * SAMPLE_RATE)
+        began = time.monotonic()
+        votes: collections.Counter[Command] = collections.Counter()
+        said: dict[Command, str] = {}
+        for lead, tail in SECOND_LOOK_MARGINS:
+            clip = heard.audio[max(0, first - round(lead * SAMPLE_RATE)):
+                               last + round(tail * SAMPLE_RATE)]
+            again = recognizer.transcribe(clip).text.strip()
+            command = parse_command(again)
+            if command is not None:
+                votes[command] += 1
+                said.setdefault(command, again)
+        best = votes.most_common(1)
+        _LOGGER.info("second look at %r: %s (%.2f s)", text,
+                     dict(votes) or "no command", time.monotonic() - began)
+        if not best or best[0][1] < 2:
+            return heard
+        command = best[0][0]
+        transcript = Transcript(said[command], engine=heard.transcript.engine,
+                                model=heard.transcript.model,
+                                extra={**heard.transcript.extra, "first_heard": text})
+        return dataclasses.replace(heard, transcript=transcript)
+
     def _pause(self, stage: Stage | None, announcement: str) -> None:
         """Wait for "resume" (or "end the interview"); nothing else acts while paused."""
         self._say_aside(announcement)
@@ -758,6 +840,7 @@ class VoiceSession:
                 again = self._listen()
                 if again is None:
                     return
+                again = self._second_look(again)
                 command = parse_command(again.text)
                 if command is Command.RESUME:
                     self.ui.answer(again.text)
