@@ -40,7 +40,7 @@ def test_parse_command(text: str, cmd: Command | None) -> None:
     ("I would like to end the interview now.", Command.END),
     ("Sorry, could you repeat it?", Command.REPEAT), ("Repeats, please.", Command.REPEAT),
     ("Okay, let's continue.", Command.RESUME), ("Rezim.", Command.RESUME),
-    ("Could we pause, please?", Command.PAUSE),
+    ("Could we pause, please?", Command.PAUSE), ("Let's contain you.", Command.RESUME),
 ])
 def test_issue_phrasings_and_near_misses(text: str, cmd: Command) -> None:
     assert lang.parse_command(text) == cmd
@@ -57,7 +57,9 @@ def test_issue_phrasings_and_near_misses(text: str, cmd: Command) -> None:
     "I'm Becky.", "I'm Freddie.", "Cat.", "Kit.", "Pass.", "Cause.", "Flowers.", "Flour.",
     "Yes, please.", "Hiking.", "Pasta.", "Sure.", "In the interview.", "I like to skip.",
     "Reading, mostly.", "Closer.", "Bye.", "Posts.", "Keep it.", "Text, please.", "Awesome.",
-    "Oz.", "My boss.", "Bus.", "Prism.", "Reason.", "Rest.", "Zoom.", "Lower.", "Faster food.",
+    "Oz.", "My boss.", "Bus.", "Prism.", "Reason.", "Let's see.", "Let me see.", "Let me think.",
+    "Hmm, let's see.", "Good question.", "Give me a second.", "Let's talk about you.",
+    "Let's use.", "Let's go.", "Rest.", "Zoom.", "Lower.", "Faster food.",
 ])
 def test_answers_are_not_commands(text: str) -> None:
     assert lang.parse_command(text) is None

@@ -154,22 +154,42 @@ def test_every_spoken_command_works_by_voice(virtual_audio: VirtualAudio,
     heard = [(e["command"], e["text"]) for e in events if e["type"] == "command"]
     print("heard:", heard)
     # Every phrasing was the command it says, and nothing else was stored as an answer:
-    # what was said while paused acted on nothing.
+    # what was said while paused acted on nothing. (An empty turn may come first: when the
+    # speech model loads for longer than the no-speech timeout after the greeting, that turn
+    # ends with "no answer heard" as soon as listening starts, and the test speaks into the
+    # next one.)
     assert [c for c, _ in heard] == ["repeat", "slower", "pause", "resume", "pause", "resume",
                                      "end"], log
-    assert not [e for e in events if e["type"] == "answer"], log
+    assert not [e for e in events if e["type"] == "answer" and e["text"]], log
     assert 'heard "' in out and "Berlin" in out  # shown as ignored while paused
 
-    # repeat / resume / let's continue: the greeting again each time, then the closing line.
-    prompts = [e for e in events if e["type"] == "prompt"]
-    greeting = prompts[0]["text"]
-    assert [p["text"] for p in prompts[:5]] == [greeting] * 5, [p["text"] for p in prompts]
-    assert all(p.get("repeat") for p in prompts[1:5])
-    assert "Of course, let's stop here" in str(prompts[-1]["text"]) and len(prompts) == 6
+    # What each command did, in the order of the transcript: the line asked before it is said
+    # again after repeat, slower, resume and let's continue; nothing is said while paused;
+    # "I'd like to end the interview now" gets the closing line.
+    asked: dict[str, object] = {}
+    after: dict[int, list[dict[str, object]]] = {}
+    n = -1
+    for e in events:
+        if e["type"] == "command":
+            n += 1
+            after[n] = [asked]
+        elif e["type"] == "prompt":
+            if n >= 0:
+                after[n].append(e)
+            asked = e
+    for i, command in enumerate(c for c, _ in heard):
+        before, said = after[i][0], after[i][1:]
+        if command in ("repeat", "slower", "resume"):
+            assert len(said) == 1 and said[0]["text"] == before["text"] and said[0]["repeat"], (
+                command, before, said)
+        elif command == "pause":
+            assert not said, said
+        else:
+            assert len(said) == 1 and "Of course, let's stop here" in str(said[0]["text"]), said
 
     # slower: the same line, said after "slower, please", lasts longer (rate 200 -> 170).
-    first = len(read_audio(folder / str(prompts[0]["audio"])))
-    slowed = len(read_audio(folder / str(prompts[2]["audio"])))
+    first = len(read_audio(folder / str(after[1][0]["audio"])))
+    slowed = len(read_audio(folder / str(after[1][1]["audio"])))
     assert slowed > 1.08 * first, (first, slowed)
     assert "(speech rate 170 words a minute)" in out, out
 

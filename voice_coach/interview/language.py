@@ -152,7 +152,7 @@ _NOT_NEAR = frozenset({"pass", "post", "posts", "pays", "base", "bass", "bus", "
 
 _WEAK = frozenset("""please now then thanks thank you for me okay ok um uh sorry so oh actually
     hey alright right can could we i i'd like to would want excuse it that this a the on go
-    just""".split())
+    just let's let me""".split())
 """Words around a command that do not vouch for a misheard one ("yes please" is not "pause
 please"): with only these beside it, the odd word is judged as if said alone."""
 
@@ -171,14 +171,15 @@ def _sounds_like(heard: str, meant: str, support: int) -> bool:
     sounded = difflib.SequenceMatcher(None, key_h, key_m).ratio() if key_h and key_m else 0.0
     if support == 2:
         return max(spelled, sounded) >= 0.5
+    rest = iter(key_h)
+    kept = all(sound in rest for sound in key_m) and len(key_h) <= len(key_m) + 1
     if support == 1:
-        return sounded >= 0.6 and spelled >= 0.5  # "flour please", not "yes please"
+        # "flour please", not "yes please" or "let's see"
+        return kept or (sounded >= 0.6 and spelled >= 0.5 and len(heard) >= 4)
     # Nothing vouches for a word on its own: it must keep every consonant of the command, in
     # order, with at most one more ("paws", "rezim", "presume"; not "awesome" for "resume"),
     # and be spelled alike.
-    rest = iter(key_h)
-    kept = all(sound in rest for sound in key_m)
-    return kept and len(key_h) <= len(key_m) + 1 and spelled >= 0.5
+    return kept and spelled >= 0.5
 
 
 def _near_command(norm: str, names: frozenset[str] = frozenset()) -> Command | None:
@@ -212,6 +213,29 @@ _MISHEARD: dict[str, Command] = {"boss": Command.PAUSE, "bars": Command.PAUSE}
 """Whole one-word utterances the recognisers here make of a command word: with piper's voice,
 "Pause!" came out as "Boss" in 11 of 12 Moonshine decodes (whisper tiny.en: "boss" too)."""
 
+def _run_together(norm: str) -> Command | None:
+    """A short utterance whose letters, run together, are a command's: the recogniser cut
+    the words elsewhere ("let's contain you" for "let's continue")."""
+    import difflib
+
+    ws = norm.split()
+    if not 2 <= len(ws) <= 5:
+        return None
+    joined = "".join(ws)
+    for phrase, cmd in _COMMAND_LOOKUP.items():
+        pws = phrase.split()
+        target = "".join(pws)
+        # Short phrases ("let's go", "let's use") are a letter or two from many others.
+        if (len(pws) < 2 or min(len(target), len(joined)) < 10 or ws[0] != pws[0]
+                or pws[0] == "i'm"):
+            continue
+        # Ending or skipping on a misheard phrase costs more than pausing: it must be closer.
+        needed = 0.85 if cmd in _SAFE_ALONE else 0.9
+        if difflib.SequenceMatcher(None, joined, target).ratio() >= needed:
+            return cmd
+    return None
+
+
 _EXTRA_PREFIXES = ("i like to ", "like to ", "i'd like ", "id like to ", "i would like ")
 """What recognisers make of "I'd like to" before a command ("I like to end the interview")."""
 
@@ -240,7 +264,8 @@ def parse_command(text: str) -> Command | None:
         if full.startswith(prefix) and len(rest.split()) >= 2 and rest in _COMMAND_LOOKUP:
             return _COMMAND_LOOKUP[rest]
     names = frozenset(w.lower() for w in re.findall(r"(?<=\w[ ,])[A-Z][a-z]+", text))
-    return _near_command(full, names) or _near_command(norm, names)
+    return (_near_command(full, names) or _near_command(norm, names)
+            or _run_together(full) or _run_together(norm))
 
 
 _QUESTION_STARTS = frozenset(

@@ -803,7 +803,7 @@ class VoiceSession:
         recognizer = self.recognizer()
         if (recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio)
                 or not 0 < heard.end - heard.start <= SECOND_LOOK_SECONDS
-                or len(text.split()) > 2 or parse_command(text) is not None
+                or len(text.split()) > 3 or parse_command(text) is not None
                 or is_decline(text) or is_affirmation(text)):
             return heard
         first = max(0, round((heard.start - heard.audio_start) * SAMPLE_RATE))
