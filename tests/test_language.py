@@ -59,7 +59,8 @@ def test_issue_phrasings_and_near_misses(text: str, cmd: Command) -> None:
     "Reading, mostly.", "Closer.", "Bye.", "Posts.", "Keep it.", "Text, please.", "Awesome.",
     "Oz.", "My boss.", "Bus.", "Prism.", "Reason.", "Let's see.", "Let me see.", "Let me think.",
     "Hmm, let's see.", "Good question.", "Give me a second.", "Let's talk about you.",
-    "Let's use.", "Let's go.", "Rest.", "Zoom.", "Lower.", "Faster food.",
+    "Let's use.", "Let's go.", "Could you rephrase the question?", "Rest.", "Zoom.", "Lower.",
+    "Faster food.",
 ])
 def test_answers_are_not_commands(text: str) -> None:
     assert lang.parse_command(text) is None

@@ -219,15 +219,16 @@ def _run_together(norm: str) -> Command | None:
     import difflib
 
     ws = norm.split()
-    if not 2 <= len(ws) <= 5:
+    if not 2 <= len(ws) <= 4:
         return None
     joined = "".join(ws)
     for phrase, cmd in _COMMAND_LOOKUP.items():
         pws = phrase.split()
         target = "".join(pws)
         # Short phrases ("let's go", "let's use") are a letter or two from many others.
-        if (len(pws) < 2 or min(len(target), len(joined)) < 10 or ws[0] != pws[0]
-                or pws[0] == "i'm"):
+        # As many words as the phrase: the words line up, and _near_command judged them.
+        if (len(pws) < 2 or len(pws) == len(ws) or min(len(target), len(joined)) < 10
+                or ws[0] != pws[0] or pws[0] == "i'm"):
             continue
         # Ending or skipping on a misheard phrase costs more than pausing: it must be closer.
         needed = 0.85 if cmd in _SAFE_ALONE else 0.9
