@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import threading
 import time
@@ -76,8 +75,9 @@ class Practice:
                     "--rate", "200", "--headphones", "--save-interviewer-audio"),
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        self.listening: queue.Queue[float] = queue.Queue()
-        self.gave_up: list[float] = []
+        self.turns: list[str] = []
+        """"listen" when a turn starts listening, "ended" when one ends with no speech."""
+        self.spoken_into = 0
         self.stderr: list[str] = []
         self.stdout: list[str] = []
         self.t0 = time.monotonic()
@@ -87,32 +87,36 @@ class Practice:
     def _read_err(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
-            now = time.monotonic()
-            self.stderr.append(f"{now - self.t0:6.1f} {line}")
+            self.stderr.append(f"{time.monotonic() - self.t0:6.1f} {line}")
             if "listening for an answer" in line:
-                self.listening.put(now)
+                self.turns.append("listen")
+            elif "no speech in this turn" in line:
+                self.turns.append("ended")
 
     def _read_out(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            now = time.monotonic()
             self.stdout.append(line)
-            self.stderr.append(f"{now - self.t0:6.1f} OUT {line}")
-            if "(no answer heard)" in line:
-                self.gave_up.append(now)
+            self.stderr.append(f"{time.monotonic() - self.t0:6.1f} OUT {line}")
 
     def say(self, va: VirtualAudio, wav: Path, timeout: float = 90.0) -> None:
-        """Wait until the session listens (past its mute tail), then speak into the mic."""
+        """Speak into the mic once a new turn has listened for 0.7 s (past its mute tail).
+
+        A turn can end at once under load (audio queued while a model loaded or a line was
+        made holds 8 s of silence: "no answer heard"): only a turn still open counts.
+        """
+        deadline = time.monotonic() + timeout
         while True:
-            try:
-                since = self.listening.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError("voice-coach never listened:\n" + self.log()) from None
-            time.sleep(0.7)  # past the mute tail
-            # A turn that ended at once (audio queued while a model loaded held 8 s of
-            # silence: "no answer heard") or was followed by another: wait for the next.
-            if self.listening.empty() and not [t for t in self.gave_up if t > since - 0.5]:
-                break
+            n = len(self.turns)
+            if n > self.spoken_into and self.turns[-1] == "listen":
+                time.sleep(0.7)
+                if len(self.turns) == n:
+                    break
+                continue
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError("voice-coach did not listen:\n" + self.log())
+            time.sleep(0.05)
+        self.spoken_into = n
         va.play_into_mic(wav)
 
     def log(self) -> str:

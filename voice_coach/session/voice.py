@@ -670,6 +670,7 @@ class VoiceSession:
                     self.ui.listening(level_meter(frame), self._status + partial)
         if not speaking:
             recognizer.finish()
+            _LOGGER.info("no speech in this turn (stage %s)", self.controller.stage)
             return Heard(Transcript("", engine=recognizer.name), t0 + ep.now, t0 + ep.now,
                          t0 + ep.now, np.zeros(0, np.int16), None, None)
         finish_began = time.monotonic()
