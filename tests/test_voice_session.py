@@ -199,19 +199,20 @@ class CheapScriptedRecognizer(ScriptedRecognizer):
 
 
 def test_a_one_word_command_misheard_once_is_decoded_again(tmp_path: Path) -> None:
-    # "pause" heard as "Oz." (then twice as a command out of three more decodes); "Jane."
+    # "pause" heard as "Oz." (then twice as a command out of three more decodes); while
+    # paused, "resume" heard as "Where's him?" (then once as "Resume.": enough, then); "Jane."
     # heard once more as "pause" only: an answer; "No." is never decoded again.
-    texts = ["Oz.", "Pause.", "Awesome.", "Paws.", "resume", "Jane.", "Jane.", "pause", "Jane.",
-             *ANSWERS]
+    texts = ["Oz.", "Pause.", "Awesome.", "Paws.", "Where's him?", "Bris him.", "Resume.",
+             "Where is him?", "Jane.", "Jane.", "pause", "Jane.", "end the interview"]
     recognizer = CheapScriptedRecognizer(texts)
-    utterances = ["Oz.", "resume", "Jane.", *ANSWERS]
+    utterances = ["Oz.", "Where's him?", "Jane.", "end the interview"]
     _, events = run(utterances, tmp_path, recognizer=recognizer)
     assert [(e["command"], e["text"]) for e in events if e["type"] == "command"] == [
-        ("pause", "Pause."), ("resume", "resume")]
-    answers = [e["text"] for e in events if e["type"] == "answer"]
-    assert answers[0] == "Jane." and answers[-2:] == ANSWERS[-2:]
+        ("pause", "Pause."), ("resume", "Resume."), ("end", "end the interview")]
+    assert [e["text"] for e in events if e["type"] == "answer"] == ["Jane."]
     # Each extra decode is the speech with a little silence around it, not the whole turn.
-    assert len(recognizer.clips) == len(texts) and max(recognizer.clips[1:4]) < 1.0 + 1.1
+    assert len(recognizer.clips) == len(texts)
+    assert max(recognizer.clips[1:4]) < 1.0 + 1.1
 
 
 def test_a_command_ends_the_turn_after_a_short_pause() -> None:

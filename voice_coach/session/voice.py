@@ -794,17 +794,18 @@ class VoiceSession:
         self._say_aside("Sure, I'll speak more slowly." if delta < 0 else "Sure, a bit faster.")
         self._speak(self.controller.repeat_last())
 
-    def _second_look(self, heard: Heard) -> Heard:
+    def _second_look(self, heard: Heard, likely: Command | None = None) -> Heard:
         """A short utterance that is no command, decoded again with other margins of silence:
         a command two of those decodes agree on is what was said ("pause" heard as "Oz,").
 
         Short real answers ("No.", "Jane.") stay answers: the decodes must agree on a command.
+        The ``likely`` command (resuming, while paused: nothing else acts then) needs one.
         """
         text = heard.text
         recognizer = self.recognizer()
         if (recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio)
                 or not 0 < heard.end - heard.start <= SECOND_LOOK_SECONDS
-                or len(text.split()) > 3 or parse_command(text) is not None
+                or len(text.split()) > 2 or parse_command(text) is not None
                 or is_decline(text) or is_affirmation(text)):
             return heard
         first = max(0, round((heard.start - heard.audio_start) * SAMPLE_RATE))
@@ -823,9 +824,12 @@ class VoiceSession:
         best = votes.most_common(1)
         _LOGGER.info("second look at %r: %s (%.2f s)", text,
                      dict(votes) or "no command", time.monotonic() - began)
-        if not best or best[0][1] < 2:
+        if likely is not None and votes[likely]:
+            command = likely
+        elif best and best[0][1] >= 2:
+            command = best[0][0]
+        else:
             return heard
-        command = best[0][0]
         transcript = Transcript(said[command], engine=heard.transcript.engine,
                                 model=heard.transcript.model,
                                 extra={**heard.transcript.extra, "first_heard": text})
@@ -841,7 +845,7 @@ class VoiceSession:
                 again = self._listen()
                 if again is None:
                     return
-                again = self._second_look(again)
+                again = self._second_look(again, likely=Command.RESUME)
                 command = parse_command(again.text)
                 if command is Command.RESUME:
                     self.ui.answer(again.text)
