@@ -1,13 +1,14 @@
 """Every spoken command of issue 11, said by voice into one `voice-coach practice` session.
 
-The candidate's lines are synthesised with piper (a natural voice, unlike the interviewer's
-espeak-ng) and played into the virtual microphone only once the session logs that it is
-listening; the default recogniser (whatever ``--engine auto`` picks) hears them. With
-``--headphones`` no echo is in play. About 50-60 s on a quiet 2-core machine (model loads
-included): a repeat, a slower voice, two pauses (one resumed by "resume", one by "let's
-continue", something said in between that must not act), and "I'd like to end the interview
-now". "End the interview" and the recogniser's near-misses are checked in tests/test_language.py
-(one session can end only once; a second one would add ~20 s to CI).
+The candidate's lines are synthesised (piper at 150 words a minute; "Pause." by espeak-ng, see
+ESPEAK_LINES) and played into the virtual microphone only once the session logs that it is
+listening; the default recogniser (whatever ``--engine auto`` picks: Moonshine here) hears
+them. With ``--headphones`` no echo is in play. A repeat, a slower voice, two pauses (one
+resumed by "resume" alone, one by "let's continue", something said in between that must not
+act), and "I'd like to end the interview now". Measured 70-95 s at load 2.5-6 (two cores;
+model loads and a fresh Moonshine conversion included) - longer than the 40 s aimed for.
+"End the interview" and the recogniser's near-misses ("and the interview", "flour, please")
+are checked in tests/test_language.py: one session can end only once.
 """
 
 from __future__ import annotations
