@@ -21,6 +21,57 @@ def test_parse_command(text: str, cmd: Command | None) -> None:
     assert lang.parse_command(text) == cmd
 
 
+# Issue 11: every phrasing a candidate uses, and what recognisers make of them.
+@pytest.mark.parametrize(("text", "cmd"), [
+    ("Sorry, could you repeat that?", Command.REPEAT), ("pause", Command.PAUSE),
+    ("Pause.", Command.PAUSE), ("resume", Command.RESUME), ("Resume.", Command.RESUME),
+    ("slower, please", Command.SLOWER), ("Slower, please.", Command.SLOWER),
+    ("end the interview", Command.END), ("let's continue", Command.RESUME),
+    ("Let's continue.", Command.RESUME), ("I'd like to end the interview now", Command.END),
+    ("I'd like to end the interview now.", Command.END),
+    # near-misses: short, one word off, and that word sounds alike
+    ("and the interview", Command.END), ("And the interview.", Command.END),
+    ("flour, please", Command.SLOWER), ("Flower, please.", Command.SLOWER),
+    ("Flora, please.", Command.SLOWER), ("Lower please", Command.SLOWER),
+    ("Slur, please.", Command.SLOWER), ("Boss!", Command.PAUSE),
+    ("Paws.", Command.PAUSE), ("Paused.", Command.PAUSE), ("Presume.", Command.RESUME),
+    ("Resumed.", Command.RESUME), ("Lets continue", Command.RESUME),
+    ("Let us continue.", Command.RESUME), ("I like to end the interview now.", Command.END),
+    ("I would like to end the interview now.", Command.END),
+    ("Sorry, could you repeat it?", Command.REPEAT), ("Repeats, please.", Command.REPEAT),
+    ("Okay, let's continue.", Command.RESUME), ("Rezim.", Command.RESUME),
+    ("Could we pause, please?", Command.PAUSE), ("Let's contain you.", Command.RESUME),
+])
+def test_issue_phrasings_and_near_misses(text: str, cmd: Command) -> None:
+    assert lang.parse_command(text) == cmd
+
+
+@pytest.mark.parametrize("text", [
+    # long answers that contain a command's words are answers
+    "I think I would end the interview by asking about the team's goals.",
+    "We had to pause the project for a month and then resume it in spring.",
+    "At the end of the interview I asked them to repeat the question about salary.",
+    "I'd like to continue working with data, that's why I applied.",
+    "My manager told me to speak slower, please, in meetings, so I practise a lot.",
+    # short answers one word away from a command that must stay answers
+    "I'm Becky.", "I'm Freddie.", "Cat.", "Kit.", "Pass.", "Cause.", "Flowers.", "Flour.",
+    "Yes, please.", "Hiking.", "Pasta.", "Sure.", "In the interview.", "I like to skip.",
+    "Reading, mostly.", "Closer.", "Bye.", "Posts.", "Keep it.", "Text, please.", "Awesome.",
+    "Oz.", "My boss.", "Bus.", "Prism.", "Reason.", "Let's see.", "Let me see.", "Let me think.",
+    "Hmm, let's see.", "Good question.", "Give me a second.", "Let's talk about you.",
+    "Let's use.", "Let's go.", "Could you rephrase the question?", "Rest.", "Zoom.", "Lower.",
+    "Faster food.",
+])
+def test_answers_are_not_commands(text: str) -> None:
+    assert lang.parse_command(text) is None
+
+
+def test_sound_key_hears_dropped_rs_and_spellings() -> None:
+    assert {lang.sound_key(w) for w in ("slower", "flower", "flour", "flora")} == {"slR", "flR"}
+    assert lang.sound_key("pause") == lang.sound_key("paws") == "ps"
+    assert lang.sound_key("and") == lang.sound_key("end")
+
+
 @pytest.mark.parametrize(("text", "yes"), [
     ("What are the company's goals for this project?", True),
     ("what are the company's goals for this project", True),

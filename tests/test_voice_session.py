@@ -85,8 +85,8 @@ class RecordingUI:
         self.lines.append(f"({text})")
 
 
-def run(texts: list[object], tmp_path: Path, **options: object) -> tuple[VoiceSession,
-                                                                         list[dict[str, object]]]:
+def run(texts: list[object], tmp_path: Path, recognizer: Recognizer | None = None,
+        **options: object) -> tuple[VoiceSession, list[dict[str, object]]]:
     """Each item is said as ~1 s of 'speech' (or silence for SILENCE) when listening starts."""
     source = PcmSource(realtime=False, after_end=AfterEnd.SILENCE)
     utterances: Iterator[object] = iter(texts)
@@ -99,7 +99,7 @@ def run(texts: list[object], tmp_path: Path, **options: object) -> tuple[VoiceSe
     said = [t for t in texts if t is not SILENCE]
     session = VoiceSession(
         load_scenario_file(QUICK), source, NullPlayer(), ToneSpeaker(),
-        ScriptedRecognizer([str(t) for t in said]), SessionStore(), RecordingUI(),
+        recognizer or ScriptedRecognizer([str(t) for t in said]), SessionStore(), RecordingUI(),
         VoiceOptions(name="Jo", seed=1, vad="energy", **options),  # type: ignore[arg-type]
         on_listen=on_listen,
     )
@@ -164,6 +164,67 @@ def test_commands_repeat_pause_resume_slower(tmp_path: Path) -> None:
     greeting = prompts[0]["text"]
     assert [p["text"] for p in prompts[:4]] == [greeting] * 4  # repeat, resume, slower
     assert session.speaker.rate_wpm == 175 - 30
+
+
+def test_the_screen_shows_the_pause_and_every_spoken_acknowledgement(tmp_path: Path) -> None:
+    session, _ = run(["slower, please", "pause", "I am still talking", "let's continue",
+                      "pause", "resume", *ANSWERS], tmp_path)
+    lines = session.ui.lines  # type: ignore[attr-defined]
+    spoken = [line for line in lines if line.startswith("I: ")]
+    for aside in ("Sure, I'll speak more slowly.", "Okay, paused. Say 'resume' when you're ready.",
+                  "Welcome back."):
+        assert f"I: {aside}" in spoken, lines
+    paused = [i for i, line in enumerate(lines) if line.startswith("((paused:")]
+    assert len(paused) == 2, lines
+    assert "'resume'" in lines[paused[0]] and "'let's continue'" in lines[paused[0]]
+    # What was said while paused is shown, with what would resume, and it did nothing.
+    ignored = next(line for line in lines if "I am still talking" in line)
+    assert ignored.startswith("((paused; heard") and "'resume'" in ignored
+    after = lines[lines.index(ignored) + 1:]
+    assert after[:2] == ["U: let's continue", "I: Welcome back."], lines
+
+
+class CheapScriptedRecognizer(ScriptedRecognizer):
+    """Scripted, under the name of an engine whose short decodes are cheap (second looks)."""
+
+    name = "moonshine"
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__(texts)
+        self.clips: list[float] = []
+
+    def transcribe(self, samples: Pcm) -> Transcript:
+        self.clips.append(len(samples) / SAMPLE_RATE)
+        return super().transcribe(samples)
+
+
+def test_a_one_word_command_misheard_once_is_decoded_again(tmp_path: Path) -> None:
+    # "pause" heard as "Oz." (then twice as a command out of three more decodes); while
+    # paused, "resume" heard as "Where's him?" (then once as "Resume.": enough, then); "Jane."
+    # heard once more as "pause" only: an answer; "No." is never decoded again.
+    texts = ["Oz.", "Pause.", "Awesome.", "Paws.", "Where's him?", "Bris him.", "Resume.",
+             "Where is him?", "Jane.", "Jane.", "pause", "Jane.", "end the interview"]
+    recognizer = CheapScriptedRecognizer(texts)
+    utterances = ["Oz.", "Where's him?", "Jane.", "end the interview"]
+    _, events = run(utterances, tmp_path, recognizer=recognizer)
+    assert [(e["command"], e["text"]) for e in events if e["type"] == "command"] == [
+        ("pause", "Pause."), ("resume", "Resume."), ("end", "end the interview")]
+    assert [e["text"] for e in events if e["type"] == "answer"] == ["Jane."]
+    # Each extra decode is the speech with a little silence around it, not the whole turn.
+    assert len(recognizer.clips) == len(texts)
+    assert max(recognizer.clips[1:4]) < 1.0 + 1.1
+
+
+def test_a_command_ends_the_turn_after_a_short_pause() -> None:
+    session = _session_with(PcmSource(realtime=False))
+    ep = session.endpointer
+    ep.expect(8, 3.0)  # the greeting wants a sentence: a one-word start waits ~3 s
+    ep.set_hint("Pause.")
+    assert ep.silence_needed() >= 2.5
+    session._expect_command("Pause.")
+    assert ep.silence_needed() <= 1.2
+    session._expect_command("Pause. I was thinking about the project")
+    assert ep.silence_needed() >= 2.5
 
 
 def test_two_silent_turns_pause_the_interview(tmp_path: Path) -> None:

@@ -52,7 +52,8 @@ _COMMANDS: dict[Command, tuple[str, ...]] = {
         "please repeat that", "repeat that please", "repeat the question", "say again",
         "sorry can you repeat that", "pardon", "come again", "could you repeat the question",
         "can you repeat the question", "can you say that again", "could you say that again",
-        "say it again", "repeat the last question", "what was the question",
+        "say it again", "repeat the last question", "what was the question", "repeat it",
+        "can you repeat it", "could you repeat it", "one more time", "what did you say",
     ),
     Command.SKIP: (
         "skip", "next question", "skip this", "skip that", "skip this question",
@@ -66,10 +67,13 @@ _COMMANDS: dict[Command, tuple[str, ...]] = {
         "let's stop here", "end the practice", "stop the practice",
     ),
     Command.PAUSE: ("pause", "pause the interview", "pause please", "pause for a moment",
-                    "pause for a second", "pause a moment", "let's pause", "hold on a moment"),
+                    "pause for a second", "pause a moment", "let's pause", "hold on a moment",
+                    "paused", "let's take a break", "take a break", "can we pause"),
     Command.RESUME: ("resume", "resume the interview", "continue", "unpause", "let's continue",
                      "i'm ready", "i'm back", "let's go on", "carry on", "go on",
-                     "continue the interview", "i'm ready let's continue", "let's resume"),
+                     "continue the interview", "i'm ready let's continue", "let's resume",
+                     "let us continue", "resumed", "let's carry on", "let's keep going",
+                     "okay let's continue", "we can continue"),
     Command.SLOWER: ("slower", "slow down", "speak slower", "slower please", "speak more slowly",
                      "a bit slower", "speak a bit slower", "can you speak slower",
                      "can you speak a bit slower", "could you speak slower", "more slowly",
@@ -108,47 +112,161 @@ def _strip_command_politeness(norm: str) -> str:
     return norm.strip()
 
 
-def _near_command(norm: str) -> Command | None:
-    """A short utterance one misheard word away from a command ("and the interview")."""
+_SOUND_SPELLINGS = (("ph", "f"), ("ck", "k"), ("qu", "kw"), ("wh", "w"), ("x", "ks"),
+                    ("z", "s"), ("'", ""))
+_SOFT_C = re.compile(r"c(?=[eiy])")
+_TAIL = re.compile(r"[aeiouwyhr]+$")
+_SOFT_LETTERS = re.compile(r"[aeiouwyh]")
+
+
+def sound_key(word: str) -> str:
+    """A rough sound skeleton of one word, for recogniser near-misses.
+
+    Consonants only; an ending in "-er", "-our", "-ora" or "-a" is one sound ``R`` (most
+    English speakers drop that r, and the recogniser writes what it heard): "slower",
+    "flower", "flour" and "flora" all end in ``R``; "pause", "paws" and "pose" are all "ps".
+    """
+    w = word.lower()
+    for spelling, sound in _SOUND_SPELLINGS:
+        w = w.replace(spelling, sound)
+    w = _SOFT_C.sub("s", w).replace("c", "k")
+    tail = _TAIL.search(w)
+    ending = ""
+    if tail is not None:
+        run = tail.group()
+        ending = "R" if "r" in run or run.endswith("a") else ""
+        w = w[: tail.start()]
+    w = _SOFT_LETTERS.sub("", w) + ending
+    return re.sub(r"(.)\1+", r"\1", w)
+
+
+_SAFE_ALONE = frozenset({Command.REPEAT, Command.PAUSE, Command.RESUME, Command.SLOWER,
+                         Command.FASTER})
+"""Commands a single misheard word may stand for: each is undone by another word. "Skip" and
+"quit" are not: "kit" or "cat" must never end the interview or skip a question."""
+
+_NOT_NEAR = frozenset({"pass", "post", "posts", "pays", "base", "bass", "bus", "peace",
+                       "piece", "pies", "next", "text", "exit", "quiet", "quite", "prism"})
+"""Real answers that sound like a command word (or are one word away from one)."""
+
+
+_WEAK = frozenset("""please now then thanks thank you for me okay ok um uh sorry so oh actually
+    hey alright right can could we i i'd like to would want excuse it that this a the on go
+    just let's let me""".split())
+"""Words around a command that do not vouch for a misheard one ("yes please" is not "pause
+please"): with only these beside it, the odd word is judged as if said alone."""
+
+
+def _sounds_like(heard: str, meant: str, support: int) -> bool:
+    """Whether a heard word can be the command word meant; ``support``: 0 alone, 1 beside
+    polite words only, 2 beside a command's own words ("and the interview")."""
     import difflib
 
+    if heard in (meant + "s", meant + "d", meant + "ed"):
+        return True  # "repeats", "resumed"
+    key_h, key_m = sound_key(heard), sound_key(meant)
+    if (key_h or heard)[-1] != (key_m or meant)[-1]:
+        return False  # a different last sound: a different word, however alike the rest
+    spelled = difflib.SequenceMatcher(None, heard, meant).ratio()
+    sounded = difflib.SequenceMatcher(None, key_h, key_m).ratio() if key_h and key_m else 0.0
+    if support == 2:
+        return max(spelled, sounded) >= 0.5
+    rest = iter(key_h)
+    kept = all(sound in rest for sound in key_m) and len(key_h) <= len(key_m) + 1
+    if support == 1:
+        # "flour please", not "yes please" or "let's see"
+        return kept or (sounded >= 0.6 and spelled >= 0.5 and len(heard) >= 4)
+    # Nothing vouches for a word on its own: it must keep every consonant of the command, in
+    # order, with at most one more ("paws", "rezim", "presume"; not "awesome" for "resume"),
+    # and be spelled alike.
+    return kept and spelled >= 0.5
+
+
+def _near_command(norm: str, names: frozenset[str] = frozenset()) -> Command | None:
+    """A short utterance one misheard word away from a command ("and the interview").
+
+    ``names`` are words written as names (capitalised mid-sentence): never a misheard command
+    word ("I'm Becky" is not "I'm back").
+    """
     ws = norm.split()
-    if not 1 <= len(ws) <= 4 or len(norm) < 5:
+    if not 1 <= len(ws) <= 5 or len(norm) < 4:
         return None
-    best, best_ratio = None, 0.0
     for phrase, cmd in _COMMAND_LOOKUP.items():
         pws = phrase.split()
-        if len(pws) != len(ws) or len(phrase) < 6:
-            continue
+        if len(pws) != len(ws) or pws[0] == "i'm":
+            continue  # "I'm ready", "I'm back": too close to introductions ("I'm Freddie")
         # Every word but one must match exactly; the odd one must sound alike.
         odd = [(a, b) for a, b in zip(ws, pws, strict=True) if a != b]
         if len(odd) != 1:
             continue
-        a, b = odd[0]
-        ratio = difflib.SequenceMatcher(None, a, b).ratio()
-        # One word alone must be close; in a longer command the exact words vouch for it.
-        needed = 0.75 if len(ws) == 1 else 0.5
-        if ratio >= needed and a[-1] == b[-1] and ratio > best_ratio:
-            best, best_ratio = cmd, ratio
-    return best
+        heard, meant = odd[0]
+        same = [w for w in ws if w != heard]
+        support = 2 if any(w not in _WEAK for w in same) else (1 if same else 0)
+        if heard in names or heard in _NOT_NEAR or (support < 2 and cmd not in _SAFE_ALONE):
+            continue
+        if _sounds_like(heard, meant, support):
+            return cmd
+    return None
+
+
+_MISHEARD: dict[str, Command] = {"boss": Command.PAUSE, "bars": Command.PAUSE}
+"""Whole one-word utterances the recognisers here make of a command word: with piper's voice,
+"Pause!" came out as "Boss" in 11 of 12 Moonshine decodes (whisper tiny.en: "boss" too)."""
+
+def _run_together(norm: str) -> Command | None:
+    """A short utterance whose letters, run together, are a command's: the recogniser cut
+    the words elsewhere ("let's contain you" for "let's continue")."""
+    import difflib
+
+    ws = norm.split()
+    if not 2 <= len(ws) <= 4:
+        return None
+    joined = "".join(ws)
+    for phrase, cmd in _COMMAND_LOOKUP.items():
+        pws = phrase.split()
+        target = "".join(pws)
+        # Short phrases ("let's go", "let's use") are a letter or two from many others.
+        # As many words as the phrase: the words line up, and _near_command judged them.
+        if (len(pws) < 2 or len(pws) == len(ws) or min(len(target), len(joined)) < 10
+                or ws[0] != pws[0] or pws[0] == "i'm"):
+            continue
+        # Ending or skipping on a misheard phrase costs more than pausing: it must be closer.
+        needed = 0.85 if cmd in _SAFE_ALONE else 0.9
+        if difflib.SequenceMatcher(None, joined, target).ratio() >= needed:
+            return cmd
+    return None
+
+
+_EXTRA_PREFIXES = ("i like to ", "like to ", "i'd like ", "id like to ", "i would like ")
+"""What recognisers make of "I'd like to" before a command ("I like to end the interview")."""
 
 
 def parse_command(text: str) -> Command | None:
     """The command a whole utterance is, or None (politeness around it is allowed).
 
     Near-misses of the recogniser count when the utterance is short and one word is off
-    ("and the interview", "flour please").
+    ("and the interview", "flour please"); a long answer that contains a command's words
+    ("... and then I paused the project") is an answer.
     """
     full = normalise(text)
     norm = _strip_command_politeness(full)
     if norm in _COMMAND_LOOKUP:
         return _COMMAND_LOOKUP[norm]
+    if full in _MISHEARD:
+        return _MISHEARD[full]
     ws = norm.split()
     if 1 <= len(ws) <= 2 and ws[0] in _COMMAND_VERBS:
         return _COMMAND_VERBS[ws[0]]
     if len(ws) <= 6 and ws[:1] == ["pause"]:
         return Command.PAUSE
-    return _near_command(full) or _near_command(norm)
+    for prefix in _EXTRA_PREFIXES:
+        # Only before a command of two words or more: "I like to skip" is about skipping.
+        rest = _strip_command_politeness(full.removeprefix(prefix))
+        if full.startswith(prefix) and len(rest.split()) >= 2 and rest in _COMMAND_LOOKUP:
+            return _COMMAND_LOOKUP[rest]
+    names = frozenset(w.lower() for w in re.findall(r"(?<=\w[ ,])[A-Z][a-z]+", text))
+    return (_near_command(full, names) or _near_command(norm, names)
+            or _run_together(full) or _run_together(norm))
 
 
 _QUESTION_STARTS = frozenset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import copy
+import dataclasses
 import logging
 import random
 import time
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voice_coach.audio.capture import AudioSource
-from voice_coach.audio.format import AudioChunk, frames, resample
+from voice_coach.audio.format import SAMPLE_RATE, AudioChunk, frames, resample
 from voice_coach.audio.playback import AudioSink, Playback
 from voice_coach.errors import CoachError, DeviceError, Interrupted, StorageError
 from voice_coach.interview.controller import (
@@ -26,7 +27,12 @@ from voice_coach.interview.controller import (
     StageStart,
     Step,
 )
-from voice_coach.interview.language import Command, parse_command
+from voice_coach.interview.language import (
+    Command,
+    is_affirmation,
+    is_decline,
+    parse_command,
+)
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
 from voice_coach.listening.echo import EchoGate
@@ -74,6 +80,20 @@ THINKING_SECONDS: dict[Stage, float] = {
 """Pause that ends an answer that still sounds unfinished: longer than the 3 s thinking pauses
 people take in every stage (it costs nothing for an answer that sounds finished)."""
 
+COMMAND_PAUSE = 0.8
+"""Pause that ends an utterance whose words so far are a whole command, when the end-of-turn
+model calls it unfinished (it is weak on one- or two-word commands); otherwise the neutral
+pause (``EndpointConfig.end_silence``) applies."""
+
+SECOND_LOOK_SECONDS = 1.2
+"""Speech at most this long that the recogniser made no command of is decoded again: one-word
+commands are where recognisers fail most ("pause" heard as "Oz," or nothing, depending on the
+silence around it)."""
+SECOND_LOOK_ENGINES = frozenset({"moonshine", "vosk", "sphinx"})
+"""Engines whose decode of a second of audio is cheap (~0.1 s; whisper pads every call to 30 s)."""
+SECOND_LOOK_MARGINS = ((0.1, 0.2), (0.25, 0.4), (0.2, 0.8))
+"""Silence kept before and after the speech (seconds) in each extra decode."""
+
 SILENT_TURNS_TO_PAUSE = 2
 """Turns in a row with nothing heard before the interviewer pauses by itself."""
 
@@ -83,6 +103,12 @@ interviewer bridges with a short "Mm." (a frozen meter reads as a hang)."""
 
 BRIDGE_TEXT = "Mm."
 """The bridge: synthesised once at the start, never stored as a prompt."""
+
+PAUSED_HINT = "say 'resume' or 'let's continue' to go on, or 'end the interview' to stop"
+PAUSED_NOTE = f"(paused: {PAUSED_HINT})"
+"""What the screen says when the interview pauses: that it is paused, and what resumes it."""
+PAUSED_STATUS = "(paused: say 'resume') "
+"""Shown before the partial text on the listening meter for as long as the pause lasts."""
 
 RATE_STEP = 30
 """Words a minute that "slower" / "faster" change the interviewer's speech rate by."""
@@ -244,6 +270,10 @@ class VoiceSession:
         # so timings, pace and replay mean the same as in a real-time session.
         self._audio_clock = AudioClock() if not getattr(source, "realtime", True) else None
         self._last_line = ""
+        self._status = ""
+        """Shown on the listening meter before the partial text (the pause)."""
+        self._command_hint: Command | None = None
+        self._command_hint_text = ""
         self._prompt_count = 0
         self._held: collections.deque[AudioChunk] = collections.deque()
         """Frames read while waiting for a slow recognition tail, in order: the next reader
@@ -310,6 +340,7 @@ class VoiceSession:
             heard = self._listen()
             if heard is None:
                 return EndReason.STOPPED  # the source ended (a scripted demo ran out)
+            heard = self._second_look(heard)
             stage = self.controller.stage
             silent_turns = silent_turns + 1 if not heard.text else 0
             if silent_turns >= SILENT_TURNS_TO_PAUSE:
@@ -661,6 +692,7 @@ class VoiceSession:
             ep.reset()
             stage = self.controller.stage or Stage.GREETING
             ep.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
+            self._command_hint, self._command_hint_text = None, ""
             vad.reset()
             recognizer.start()
             t0 = self._listen_t0 = rec.now()
@@ -706,13 +738,15 @@ class VoiceSession:
             if ep.now >= next_partial or ep.state is EndpointState.STOPPING:
                 partial = recognizer.partial() if speaking else ""
                 ep.set_hint(partial)
+                self._expect_command(partial)
                 if ep.state is EndpointState.STOPPING and partial:
                     self._prepare(partial)
                 if ep.now >= next_partial:
                     next_partial = ep.now + self.options.partial_interval
-                    self.ui.listening(level_meter(frame), partial)
+                    self.ui.listening(level_meter(frame), self._status + partial)
         if not speaking:
             recognizer.finish()
+            _LOGGER.info("no speech in this turn (stage %s)", self.controller.stage)
             return Heard(Transcript("", engine=recognizer.name), t0 + ep.now, t0 + ep.now,
                          t0 + ep.now, np.zeros(0, np.int16), None, None)
         finish_began = time.monotonic()
@@ -728,6 +762,26 @@ class VoiceSession:
                         "silence_needed_s": ep.silence_needed()})
         return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
                      ep.utterance(), endpoint_mono, last_voice_mono, timings)
+
+    def _expect_command(self, partial: str) -> None:
+        """A pause after a whole command ("pause", "slower, please") ends it quickly.
+
+        A command is short for any question, so the stage's long thinking wait would keep
+        the user waiting ~3 s after "pause"; it gets the short wait instead (and the stage's
+        wait comes back if the words go on and stop being a command).
+        """
+        if partial == self._command_hint_text:
+            return
+        self._command_hint_text = partial
+        command = parse_command(partial) if partial else None
+        if (command is None) == (self._command_hint is None):
+            return
+        self._command_hint = command
+        if command is not None:
+            self.endpointer.expect(0, COMMAND_PAUSE)
+        else:
+            stage = self.controller.stage or Stage.GREETING
+            self.endpointer.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
 
     def _read(self, timeout: float) -> AudioChunk | None:
         """The next captured frame: those held during a slow tail first, in order."""
@@ -803,7 +857,8 @@ class VoiceSession:
         self.ui.answer(heard.text)
         if command is Command.RESUME:
             self._store_heard(heard, stage, command, None)
-            return  # not paused: nothing to resume
+            self.ui.note("(not paused: answer when you're ready, or say 'repeat that')")
+            return
         if command is Command.PAUSE:
             self._store_heard(heard, stage, command, None)
             self._pause(stage, "Okay, paused. Say 'resume' when you're ready.")
@@ -817,29 +872,80 @@ class VoiceSession:
         self._say_aside("Sure, I'll speak more slowly." if delta < 0 else "Sure, a bit faster.")
         self._speak(self.controller.repeat_last())
 
+    def _second_look(self, heard: Heard, likely: Command | None = None) -> Heard:
+        """A short utterance that is no command, decoded again with other margins of silence:
+        a command two of those decodes agree on is what was said ("pause" heard as "Oz,").
+
+        Short real answers ("No.", "Jane.") stay answers: the decodes must agree on a command.
+        The ``likely`` command (resuming, while paused: nothing else acts then) needs one.
+        """
+        text = heard.text
+        recognizer = self.recognizer()
+        if (recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio)
+                or not 0 < heard.end - heard.start <= SECOND_LOOK_SECONDS
+                or len(text.split()) > 2 or parse_command(text) is not None
+                or is_decline(text) or is_affirmation(text)):
+            return heard
+        first = max(0, round((heard.start - heard.audio_start) * SAMPLE_RATE))
+        last = round((heard.end - heard.audio_start) * SAMPLE_RATE)
+        began = time.monotonic()
+        votes: collections.Counter[Command] = collections.Counter()
+        said: dict[Command, str] = {}
+        for lead, tail in SECOND_LOOK_MARGINS:
+            clip = heard.audio[max(0, first - round(lead * SAMPLE_RATE)):
+                               last + round(tail * SAMPLE_RATE)]
+            again = recognizer.transcribe(clip).text.strip()
+            command = parse_command(again)
+            if command is not None:
+                votes[command] += 1
+                said.setdefault(command, again)
+        best = votes.most_common(1)
+        _LOGGER.info("second look at %r: %s (%.2f s)", text,
+                     dict(votes) or "no command", time.monotonic() - began)
+        if likely is not None and votes[likely]:
+            command = likely
+        elif best and best[0][1] >= 2:
+            command = best[0][0]
+        else:
+            return heard
+        transcript = Transcript(said[command], engine=heard.transcript.engine,
+                                model=heard.transcript.model,
+                                extra={**heard.transcript.extra, "first_heard": text})
+        return dataclasses.replace(heard, transcript=transcript)
+
     def _pause(self, stage: Stage | None, announcement: str) -> None:
         """Wait for "resume" (or "end the interview"); nothing else acts while paused."""
         self._say_aside(announcement)
-        self.ui.note("(paused: say 'resume' to go on)")
-        while True:
-            again = self._listen()
-            if again is None:
-                return
-            command = parse_command(again.text)
-            if command is Command.RESUME:
-                self.ui.answer(again.text)
-                self._store_heard(again, stage, Command.RESUME, None)
-                break
-            if command is Command.END:
-                self.ui.answer(again.text)
-                self._speak(self.controller.respond(again.text),
-                            pending=(again, stage, Command.END))
-                return
+        self.ui.note(PAUSED_NOTE)
+        self._status = PAUSED_STATUS
+        try:
+            while True:
+                again = self._listen()
+                if again is None:
+                    return
+                again = self._second_look(again, likely=Command.RESUME)
+                command = parse_command(again.text)
+                if command is Command.RESUME:
+                    self.ui.answer(again.text)
+                    self._store_heard(again, stage, Command.RESUME, None)
+                    break
+                if command is Command.END:
+                    self.ui.answer(again.text)
+                    self._status = ""
+                    self._speak(self.controller.respond(again.text),
+                                pending=(again, stage, Command.END))
+                    return
+                if again.text:
+                    # Heard, and shown, but it does nothing: the user sees why.
+                    self.ui.note(f"(paused; heard \"{again.text}\") - {PAUSED_HINT}")
+        finally:
+            self._status = ""
         self._say_aside("Welcome back.")
         self._speak(self.controller.repeat_last())
 
     def _say_aside(self, text: str) -> None:
-        """Say something outside the conversation (not recorded as a prompt)."""
+        """Say something outside the conversation (shown, not recorded as a prompt)."""
+        self.ui.interviewer(text)
         self.source.mute()
         try:
             seconds = 0.0
