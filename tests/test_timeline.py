@@ -62,15 +62,12 @@ def test_lost_samples_are_caught_up_by_the_window_or_at_once_when_flagged() -> N
     assert clock.time_of(200 * FRAME_S) == pytest.approx(11.5 + 200 * FRAME_S)
 
 
-def test_frame_times_never_go_backwards() -> None:
+def test_an_early_late_stamp_is_corrected_by_the_next_on_time_one() -> None:
     clock = CaptureClock()
-    clock.stamp(0.0, 20.0)
-    a = clock.frame_time(0.0, FRAME_S)
-    b = clock.frame_time(FRAME_S, FRAME_S)
-    clock.stamp(2 * FRAME_S, 20.0 + 2 * FRAME_S - 0.05)  # an earlier stamp: offset -50 ms
-    c = clock.frame_time(2 * FRAME_S, FRAME_S)
-    assert a < b <= c
-    assert c >= b + FRAME_S - 1e-9
+    clock.stamp(0.0, 20.1)  # the stream's first callback came 100 ms late
+    assert clock.time_of(0.0) == pytest.approx(20.1)
+    clock.stamp(FRAME_S, 20.0 + FRAME_S)  # on time: frames are dated right from now on
+    assert clock.time_of(2 * FRAME_S) == pytest.approx(20.0 + 2 * FRAME_S)
 
 
 def test_block_lag_uses_the_adc_time_only_when_it_is_plausible() -> None:
@@ -119,8 +116,9 @@ def test_blocks_dropped_on_a_full_queue_leave_a_gap_on_the_stream_clock(
         fake_sd: FakeSoundDevice) -> None:
     with Microphone(queue_seconds=0.06) as mic:  # room for two blocks
         stream = fake_sd.streams[0]
-        for _ in range(4):
+        for _ in range(4):  # a block every 30 ms, and nobody reads
             stream.push(np.full(480, 100, np.int16))
+            time.sleep(FRAME_S)
         assert mic.overflows == 2
         got = [mic.read(timeout=0.1) for _ in range(2)]
         stream.push(np.full(480, 100, np.int16))
@@ -202,3 +200,37 @@ def test_an_answer_read_late_is_stored_where_it_was_spoken() -> None:
     assert heard.last_voice_mono == pytest.approx(now - 4.5 + 1.3, abs=0.1)
     assert session.recorder is not None
     assert heard.end < session.recorder.now() - 2.0  # ended where the pause ended, long ago
+
+
+def _ended_session(source: StampedSource) -> VoiceSession:
+    """A session whose endpointer just ended an answer (the reply is about to play)."""
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    session = _listening_session(source, [], fast)
+    ep = session.endpointer
+    for f in frames(np.concatenate([voiced_pcm(1.0), quiet(1.5)]), pad=True):
+        ep.process(f, bool(np.abs(f).max() > 1000))
+        if ep.state.value == "ended":
+            break
+    assert ep.state.value == "ended"
+    return session
+
+
+def test_speech_over_the_reply_read_after_it_ended_is_still_a_barge_in() -> None:
+    now = time.monotonic()
+    # The reply has ended (a null player), but the frames of the user going on over it are
+    # read only now: they are judged where they were spoken, inside the reply.
+    source = StampedSource(np.concatenate([quiet(0.3), voiced_pcm(1.0)]), now - 1.5)
+    session = _ended_session(source)
+    assert session._watch_tail() is True
+    assert session.endpointer.barge_ins == 1
+
+
+def test_the_first_frame_after_the_echo_is_kept_for_the_answer() -> None:
+    now = time.monotonic()
+    source = StampedSource(quiet(2.0), now - 0.5)  # the last 1.5 s come after the echo tail
+    session = _ended_session(source)
+    assert session._watch_tail() is False
+    assert session.endpointer.barge_ins == 0
+    held = list(session._held)
+    assert len(held) == 1 and held[0].at is not None
+    assert held[0].at >= session._listen_from > held[0].at - FRAME_S - 0.01

@@ -428,7 +428,7 @@ class Microphone:
                 self._pending_mask = self._pending_mask[FRAME_SAMPLES:]
                 start = self._emitted / SAMPLE_RATE
                 self._emitted += FRAME_SAMPLES
-                at = self.clock.frame_time(start, FRAME_SAMPLES / SAMPLE_RATE)
+                at = self.clock.time_of(start)
                 if not masked:
                     return AudioChunk(frame, start, at)
                 if self.settings.mute_mode is MuteMode.SILENCE:

@@ -23,7 +23,6 @@ class CaptureClock:
         callback, short enough to follow a device clock that drifts or lost samples."""
         # (stamp, offset) pairs whose offsets increase: the head is the window's minimum.
         self._stamps: deque[tuple[float, float]] = deque()
-        self._last_end: float | None = None
 
     @property
     def anchored(self) -> bool:
@@ -51,12 +50,3 @@ class CaptureClock:
     def time_of(self, stream_time: float) -> float:
         """Monotonic time of the sample at ``stream_time``."""
         return stream_time + self.offset
-
-    def frame_time(self, stream_time: float, seconds: float) -> float:
-        """Monotonic time of a frame read in order: never before the end of the previous one."""
-        t = self.time_of(stream_time)
-        if self._last_end is not None and t < self._last_end:
-            # A newer, earlier stamp moved the offset back by a few ms: time never goes back.
-            t = self._last_end
-        self._last_end = t + seconds
-        return t
