@@ -91,9 +91,6 @@ def test_continuation_over_the_reply_joins_the_answer(
     assert {"berlin", "lisbon"} <= words, answers[0]["text"]
 
 
-@pytest.mark.xfail(reason="through PulseAudio's virtual devices the echo arrives later than "
-                          "the gate's 2 s window allows: it needs a measured delay (see report)",
-                   strict=False)
 def test_echo_never_answers_and_a_continuation_joins_the_answer(
     virtual_audio: VirtualAudio, echo_env: dict[str, str], coach_home: Path, tmp_path: Path
 ) -> None:
