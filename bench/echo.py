@@ -63,7 +63,7 @@ def espeak(path: Path, text: str, voice: str = "en-us", amp: int = 100) -> Path:
 class SpeexEcho:
     """libspeexdsp's echo canceller through ctypes (10 ms frames of 16 kHz int16)."""
 
-    def __init__(self, frame: int = 160, tail: int = 4000) -> None:
+    def __init__(self, frame: int = 160, tail: int = 4000, suppress: bool = False) -> None:
         name = ctypes.util.find_library("speexdsp") or "libspeexdsp.so.1"
         lib = ctypes.CDLL(name)
         lib.speex_echo_state_init.restype = ctypes.c_void_p
@@ -72,10 +72,23 @@ class SpeexEcho:
         lib.speex_echo_cancellation.argtypes = [ctypes.c_void_p, ptr, ptr, ptr]
         lib.speex_echo_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
         lib.speex_echo_state_destroy.argtypes = [ctypes.c_void_p]
+        lib.speex_preprocess_state_init.restype = ctypes.c_void_p
+        lib.speex_preprocess_state_init.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.speex_preprocess_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        lib.speex_preprocess_run.argtypes = [ctypes.c_void_p, ptr]
+        lib.speex_preprocess_state_destroy.argtypes = [ctypes.c_void_p]
         self._lib, self._ptr, self.frame = lib, ptr, frame
         self._state = lib.speex_echo_state_init(frame, tail)
         rate = ctypes.c_int(16000)
         lib.speex_echo_ctl(self._state, 24, ctypes.byref(rate))  # SPEEX_ECHO_SET_SAMPLING_RATE
+        self._pre = None
+        if suppress:
+            # The preprocessor's residual echo suppression, fed the canceller's state
+            # (SPEEX_PREPROCESS_SET_ECHO_STATE = 24); its noise suppression off (0 = DENOISE).
+            self._pre = lib.speex_preprocess_state_init(frame, 16000)
+            lib.speex_preprocess_ctl(self._pre, 24, ctypes.c_void_p(self._state))
+            off = ctypes.c_int(0)
+            lib.speex_preprocess_ctl(self._pre, 0, ctypes.byref(off))
 
     def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
         """Cancel ``far`` (what was played) from ``near`` (the microphone), frame by frame."""
@@ -87,11 +100,15 @@ class SpeexEcho:
             self._lib.speex_echo_cancellation(self._state, n.ctypes.data_as(self._ptr),
                                               f.ctypes.data_as(self._ptr),
                                               o.ctypes.data_as(self._ptr))
+            if self._pre is not None:
+                self._lib.speex_preprocess_run(self._pre, o.ctypes.data_as(self._ptr))
         return out
 
     def close(self) -> None:
         """Free the canceller."""
         self._lib.speex_echo_state_destroy(self._state)
+        if self._pre is not None:
+            self._lib.speex_preprocess_state_destroy(self._pre)
 
 
 def capture_run(wavs: list[Path], candidate: Path, va: VirtualAudio,
@@ -281,7 +298,9 @@ def main() -> None:
             cols = line.split("\t")
             if len(cols) > 1 and cols[1] == micfeed:
                 va._pactl("set-sink-input-volume", cols[0], "55%")
+        cpu0 = _proc_cpu(va.pid)
         run = capture_run(wavs, cand_wav, va)
+        result["raw_daemon_cpu_s"] = round(_proc_cpu(va.pid) - cpu0, 2)
         tl = timeline(run, cand_pcm)
         mic, ref, spans, cand = run["mic"], tl["ref"], tl["spans"], tl["candidate"]
         learn = spans[0][1] + 4000  # the first line measures the echo path, as in a session
@@ -290,21 +309,25 @@ def main() -> None:
             result["gate"]["echo_words"] = words_in(mic, spans, cand, recognizer)
         # Speex with the reference on the microphone's timeline, shifted by the measured delay.
         delay = (result["gate"]["delay_ms"] or 140) / 1000
-        shift = max(0, int((delay - 0.04) * 16000))
-        far = np.concatenate([np.zeros(shift, np.int16), ref[: len(ref) - shift]])
-        aec = SpeexEcho(160, 16000 * 250 // 1000)
-        began = time.process_time()
-        out = aec.process(mic, far)
-        cpu = time.process_time() - began
-        aec.close()
-        speex = {"erle_db": erle(mic, out, spans, cand),
-                 "cpu_ms_per_10ms": round(cpu / (len(out) / 160) * 1000, 4),
-                 "filter_ms": 250, "reference_shift_ms": round(shift / 16), **judge(
-                     np.concatenate([out, np.zeros(len(mic) - len(out), np.int16)]), ref,
-                     run["t0"], spans, cand, learn)}
-        if recognizer is not None:
-            speex["echo_words"] = words_in(out, spans, cand, recognizer)
-        result["speex"] = speex
+        for name, filter_ms, lead_ms, suppress in (("speex", 250, 40, False),
+                                                   ("speex_500ms", 500, 200, False),
+                                                   ("speex_suppress", 250, 40, True)):
+            shift = max(0, int((delay - lead_ms / 1000) * 16000))
+            far = np.concatenate([np.zeros(shift, np.int16), ref[: len(ref) - shift]])
+            aec = SpeexEcho(160, 16 * filter_ms, suppress)
+            began = time.process_time()
+            out = aec.process(mic, far)
+            cpu = time.process_time() - began
+            aec.close()
+            padded = np.concatenate([out, np.zeros(len(mic) - len(out), np.int16)])
+            speex = {"erle_db": erle(mic, out, spans, cand),
+                     "cpu_ms_per_10ms": round(cpu / (len(out) / 160) * 1000, 4),
+                     "filter_ms": filter_ms, "reference_shift_ms": round(shift / 16),
+                     "residual_suppression": suppress,
+                     **judge(padded, ref, run["t0"], spans, cand, learn)}
+            if recognizer is not None:
+                speex["echo_words"] = words_in(out, spans, cand, recognizer)
+            result[name] = speex
         if not args.no_pulse:
             module = va._pactl("load-module", "module-echo-cancel", "aec_method=webrtc",
                                f"source_master={'va_mic'}", f"sink_master={SPEAKER}",
@@ -331,10 +354,12 @@ def main() -> None:
             va._pactl("unload-module", module.strip())
     result["raw_echo_db"] = round(_echo_only_db(mic, spans, cand), 1)
     print(json.dumps(result, indent=1))
-    g, s = result["gate"], result["speex"]
+    g, s = result["gate"], max((v for k, v in result.items() if k.startswith("speex")),
+                               key=lambda v: v["erle_db"])
     summary = (f"summary: echo {result['raw_echo_db']} dBFS; gate lets through "
                f"{g['echo_let_through']}/{g['echo_frames']} echo frames, keeps "
-               f"{g['candidate_kept_rate']:.0%} of the candidate; speex ERLE {s['erle_db']} dB, "
+               f"{g['candidate_kept_rate']:.0%} of the candidate; best speex ERLE "
+               f"{s['erle_db']} dB, "
                f"{s['cpu_ms_per_10ms']} ms CPU / 10 ms, gate after it lets through "
                f"{s['echo_let_through']}, keeps {s['candidate_kept_rate']:.0%}")
     if "pulse" in result:
