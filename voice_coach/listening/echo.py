@@ -49,6 +49,10 @@ class EchoSettings:
     """Once the delay is measured, reference frames this far either side of it still count."""
     min_correlation: float = 0.5
     """A weaker envelope match measures no delay (the room was noisy, or nothing came back)."""
+    history: float = 120.0
+    """Seconds of played audio kept. Frames are judged in capture order, on a busy machine up
+    to tens of seconds after they were captured, against what was playing *then* (a reply
+    stopped 28 s before the frame was read once lost its reference, and its echo barged in)."""
 
 
 class EchoGate:
@@ -74,8 +78,17 @@ class EchoGate:
         self._measured = []
         # Learn the coupling once: later replies are judged from their first frame.
         self._calibrating = self.coupling_db is None
-        keep = max(self.settings.max_delay, self.settings.max_search)
+        keep = max(self.settings.max_delay, self.settings.max_search, self.settings.history)
         self._refs = [(t, lv) for t, lv in self._refs if t + len(lv) * _FRAME_S > now - keep]
+
+    def stop_reference(self, at: float) -> None:
+        """Playback was cut at monotonic time ``at``: nothing of it sounds after that."""
+        kept = []
+        for start, levels in self._refs:
+            n = max(0, min(len(levels), int(np.ceil((at - start) / _FRAME_S))))
+            if n:
+                kept.append((start, levels[:n]))
+        self._refs = kept
 
     def add_reference(self, start: float, pcm: Pcm) -> None:
         """``pcm`` (16 kHz) is heard from the speaker from monotonic time ``start`` on."""

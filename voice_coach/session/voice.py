@@ -546,14 +546,15 @@ class VoiceSession:
             echo.forget_observed()
         stopped_at = time.monotonic()
         self.player.stop()
-        _LOGGER.info("barge-in: the reply stopped after %.0f ms",
-                     (time.monotonic() - stopped_at) * 1000)
+        _LOGGER.info("barge-in: the reply stopped after %.0f ms; the frame was read %.3f s "
+                     "after it was captured", (time.monotonic() - stopped_at) * 1000,
+                     time.monotonic() - self._frame_time(chunk))
         if echo is not None:
+            # (What was buffered is thrown away: the line is silent from now on.)
+            echo.stop_reference(time.monotonic())
             level, ref, into = echo.last
-            _LOGGER.info("echo gate: frame read %.3f s after it was captured; mic %.1f dBFS, "
-                         "reference %.1f dBFS, coupling %s dB, %.2f s into the line",
-                         time.monotonic() - self._frame_time(chunk), level, ref,
-                         echo.coupling_db, into)
+            _LOGGER.info("echo gate: mic %.1f dBFS, reference %.1f dBFS, coupling %s dB, "
+                         "%.2f s into the line", level, ref, echo.coupling_db, into)
         return True
 
     def _enter_stage(self, event: StageStart) -> None:
