@@ -169,8 +169,10 @@ class CaptureSettings:
     latency: str | float = "low"
     """PortAudio's suggested input latency ('low', 'high' or seconds)."""
     mute_mode: MuteMode = MuteMode.DROP
-    queue_seconds: float = 60.0
-    """Audio kept for a consumer that is not reading (e.g. while a long prompt plays)."""
+    queue_seconds: float = 180.0
+    """Audio kept for a consumer that is not reading (a long prompt, a slow decode). On a
+    machine at load 6-14 the session once read a frame 75 s after it was captured: a 60 s
+    queue would have dropped the user's words. (180 s of 16 kHz mono is 5.8 MB.)"""
     stall_timeout: float = 3.0
     """Seconds with no callback after which the device counts as failed."""
 
