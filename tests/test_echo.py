@@ -98,3 +98,17 @@ def test_nothing_coming_back_measures_no_delay() -> None:
     for i in range(150):
         gate.observe(np.zeros(FRAME_SAMPLES, np.int16), i * FRAME_S)
     assert gate.estimate_delay() is None
+
+
+def test_a_frame_judged_long_after_is_judged_against_what_played_then() -> None:
+    """A busy machine reads frames late: the reference of an old reply must still be there."""
+    gate = EchoGate()
+    gate.coupling_db = -10.0
+    loud = (np.sin(np.arange(16000) / 3) * 8000).astype(np.int16)
+    gate.start_reply(100.0)
+    gate.add_reference(100.0, loud)
+    gate.start_reply(130.0)  # the next reply, 30 s later
+    echo = (loud[:480] // 4).astype(np.int16)  # its echo: quieter than what was played
+    assert not gate.is_user(echo, 100.3)
+    gate.stop_reference(100.5)  # the reply was cut: after that nothing of it sounds
+    assert gate.is_user(echo, 102.6)  # (its echo could arrive up to 2 s later)

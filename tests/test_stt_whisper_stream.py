@@ -174,3 +174,14 @@ def test_long_audio_is_decoded_in_segments(rec: WhisperRecognizer, spy: SpyModel
     assert len(result.words) == 12
     starts = [w.start for w in result.words]
     assert starts == sorted(starts) and starts[-1] > 30
+
+
+def test_finish_async_returns_before_a_slow_decode(rec: WhisperRecognizer, spy: SpyModel) -> None:
+    """The session keeps reading the microphone while the tail decodes (a busy machine)."""
+    rec.start()
+    _feed(rec, _speech(0.8))
+    spy.gate.clear()  # the model is slow now
+    future = rec.finish_async()
+    assert not future.done()
+    spy.gate.set()
+    assert future.result(5).text == "w1"

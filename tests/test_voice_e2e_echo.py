@@ -25,6 +25,19 @@ SECOND = "Before that I lived in Lisbon for five years, working for a small bank
 _WORD = re.compile(r"[a-z']+")
 
 
+def stems(text: str) -> set[str]:
+    """Words without their endings: "company's" and "companies" are one word to a listener."""
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        w = w.replace("'", "")
+        for end, by in (("ies", "y"), ("s", "")):
+            if w.endswith(end) and len(w) > len(end) + 2:
+                w = w[: -len(end)] + by
+                break
+        out.add(w)
+    return out
+
+
 def loud_speech(path: Path, text: str) -> Path:
     """The candidate close to the microphone: louder than the interviewer's echo."""
     subprocess.run(["espeak-ng", "-w", str(path), "-v", "en-us+m3", "-s", "165", "-a", "180",
@@ -78,9 +91,6 @@ def test_continuation_over_the_reply_joins_the_answer(
     assert {"berlin", "lisbon"} <= words, answers[0]["text"]
 
 
-@pytest.mark.xfail(reason="through PulseAudio's virtual devices the echo arrives later than "
-                          "the gate's 2 s window allows: it needs a measured delay (see report)",
-                   strict=False)
 def test_echo_never_answers_and_a_continuation_joins_the_answer(
     virtual_audio: VirtualAudio, echo_env: dict[str, str], coach_home: Path, tmp_path: Path
 ) -> None:
@@ -120,9 +130,8 @@ def test_echo_never_answers_and_a_continuation_joins_the_answer(
     assert {"berlin", "lisbon"} <= first_words, answers[0]["text"]
     assert len(answers) == 1 + len(answers_said), [a["text"] for a in answers]
     # No interviewer word (one the candidate never says) in any stored answer.
-    candidate = set(_WORD.findall(" ".join([FIRST, SECOND, *answers_said]).lower()))
-    interviewer = {w for p in prompts for w in _WORD.findall(str(p["text"]).lower())
-                   if len(w) >= 5} - candidate
+    candidate = stems(" ".join([FIRST, SECOND, *answers_said]))
+    interviewer = {w for p in prompts for w in stems(str(p["text"])) if len(w) >= 5} - candidate
     for a in answers:
-        leaked = interviewer & set(_WORD.findall(str(a["text"]).lower()))
+        leaked = interviewer & stems(str(a["text"]))
         assert not leaked, (a["text"], leaked)

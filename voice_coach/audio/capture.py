@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from voice_coach.audio.devices import load_sounddevice, require_input
 from voice_coach.audio.format import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, AudioChunk, Pcm
+from voice_coach.audio.timeline import CaptureClock
 from voice_coach.errors import DeviceError
 
 _LOGGER = logging.getLogger(__name__)
@@ -168,13 +169,34 @@ class CaptureSettings:
     latency: str | float = "low"
     """PortAudio's suggested input latency ('low', 'high' or seconds)."""
     mute_mode: MuteMode = MuteMode.DROP
-    queue_seconds: float = 60.0
-    """Audio kept for a consumer that is not reading (e.g. while a long prompt plays)."""
+    queue_seconds: float = 180.0
+    """Audio kept for a consumer that is not reading (a long prompt, a slow decode). On a
+    machine at load 6-14 the session once read a frame 75 s after it was captured: a 60 s
+    queue would have dropped the user's words. (180 s of 16 kHz mono is 5.8 MB.)"""
     stall_timeout: float = 3.0
     """Seconds with no callback after which the device counts as failed."""
 
 
-_Block = tuple[bytes, float, int]  # (raw bytes, monotonic time at callback, status flags)
+_Block = tuple[bytes, float, int, int]
+"""(raw bytes, monotonic time its first sample was captured, status flags, index of its first
+sample on the device's stream)."""
+
+_INPUT_OVERFLOW = 2
+"""paInputOverflow in PortAudio's callback flags: samples were lost before the callback."""
+
+
+def block_lag(frames: int, rate: int, time_info: Any) -> float:
+    """Seconds between a block's first sample being captured and its callback running.
+
+    At least the block's own length; more when PortAudio reports an older ADC time for it
+    (its clock may be the wall clock: only the difference of its two times is used).
+    """
+    lag = frames / rate if rate else 0.0
+    try:
+        reported = float(time_info.currentTime) - float(time_info.inputBufferAdcTime)
+    except (AttributeError, TypeError, ValueError):
+        return lag
+    return max(lag, reported) if 0.0 < reported < 1.0 else lag
 
 
 class Microphone:
@@ -193,6 +215,10 @@ class Microphone:
         self._pending = np.zeros(0, dtype=np.int16)
         self._pending_mask = np.zeros(0, dtype=bool)
         self._emitted = 0  # 16 kHz samples produced on the stream clock (kept or dropped)
+        self._captured = 0  # device samples the callback saw (counted on the PortAudio thread)
+        self._ingested = 0  # device samples ingested, including silence put in for lost blocks
+        self.clock = CaptureClock()
+        """Stream time -> monotonic time, anchored on the capture callback's stamps."""
         self._closing = False
         self._failed: str | None = None
         self._last_callback = 0.0
@@ -204,8 +230,11 @@ class Microphone:
         """The rate the device is actually opened at."""
         self.channels = 1
         self.device_name = ""
-        self.started_at = 0.0
-        """Estimated monotonic time of stream time 0 (for latency measurements)."""
+
+    @property
+    def started_at(self) -> float:
+        """Estimated monotonic time of stream time 0 (0.0 before the first block)."""
+        return self.clock.offset
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -285,8 +314,13 @@ class Microphone:
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         now = time.monotonic()
         self._last_callback = now
+        first = self._captured
+        self._captured += frames
+        # Stamped here, where time runs true: the consumer may read this block much later.
+        captured_at = now - block_lag(frames, self.rate, time_info)
         try:
-            self._queue.put_nowait((bytes(indata), now, int(getattr(status, "_flags", 0))))
+            self._queue.put_nowait(
+                (bytes(indata), captured_at, int(getattr(status, "_flags", 0)), first))
         except queue.Full:
             self.overflows += 1
 
@@ -348,28 +382,33 @@ class Microphone:
             raise DeviceError(f"microphone failed: {self._failed}")
 
     def _ingest(self, item: _Block, keep: bool = True) -> None:
-        raw, when, flags = item
+        raw, captured_at, flags, first = item
         data = np.frombuffer(raw, dtype="<i2").astype(np.int16)
         if self.channels > 1:
             data = data.reshape(-1, self.channels).mean(axis=1).astype(np.int16)
         if flags and self._sd is not None:
             self._note_status(flags)
+        if flags & _INPUT_OVERFLOW:
+            self.clock.reanchor()  # the device lost samples: counting alone is off now
+        if first > self._ingested:
+            # Blocks dropped on a full queue: masked silence keeps the stream clock whole.
+            self._append(np.zeros(first - self._ingested, dtype=np.int16), masked=True)
+        self._ingested = first + len(data)
+        self.clock.stamp(first / self.rate, captured_at)
         duration = len(data) / self.rate
-        muted = self._mute.covers(when - duration, when)
-        if self.started_at == 0.0:
-            latency = float(self._stream.latency) if self._stream is not None else 0.0
-            self.started_at = when - duration - latency
+        muted = self._mute.covers(captured_at, captured_at + duration)
+        self._append(data, masked=muted or not keep)
+        self._mute.prune(captured_at - 10.0)
+
+    def _append(self, data: Pcm, masked: bool) -> None:
         if self._resampler is not None:
             data = self._resampler.process(data)
         self._pending = np.concatenate([self._pending, data])
-        self._pending_mask = np.concatenate(
-            [self._pending_mask, np.full(len(data), muted or not keep)]
-        )
-        self._mute.prune(when - 10.0)
+        self._pending_mask = np.concatenate([self._pending_mask, np.full(len(data), masked)])
 
     def _note_status(self, flags: int) -> None:
         # paInputOverflow = 2 in PortAudio's callback flags; other flags are logged at debug.
-        if flags & 2:
+        if flags & _INPUT_OVERFLOW:
             self.overflows += 1
             now = time.monotonic()
             if now - self._last_overflow_log >= _OVERFLOW_LOG_INTERVAL:
@@ -391,10 +430,11 @@ class Microphone:
                 self._pending_mask = self._pending_mask[FRAME_SAMPLES:]
                 start = self._emitted / SAMPLE_RATE
                 self._emitted += FRAME_SAMPLES
+                at = self.clock.time_of(start)
                 if not masked:
-                    return AudioChunk(frame, start)
+                    return AudioChunk(frame, start, at)
                 if self.settings.mute_mode is MuteMode.SILENCE:
-                    return AudioChunk(np.zeros(FRAME_SAMPLES, dtype=np.int16), start)
+                    return AudioChunk(np.zeros(FRAME_SAMPLES, dtype=np.int16), start, at)
             self._check_failed()
             wait = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
             if wait <= 0:
@@ -547,5 +587,6 @@ class PcmSource:
                 if deadline is not None and time.monotonic() >= deadline:
                     return None
                 continue
-            return AudioChunk(frame, start)
+            at = self._t0 + start / self.speed if self.realtime else None
+            return AudioChunk(frame, start, at)
         return None

@@ -28,6 +28,8 @@ class AudioChunk:
     samples: Pcm
     start: float = 0.0
     """Seconds from the start of the stream to the first sample."""
+    at: float | None = None
+    """Monotonic time the first sample was captured, when the source knows it (real time)."""
 
     @property
     def seconds(self) -> float:

@@ -95,7 +95,11 @@ class PlaybackSettings:
 
     device: str | int | None = None
     """Index, name substring, or None for the system default output."""
-    latency: str | float = "low"
+    latency: str | float = 0.1
+    """Seconds of audio buffered ahead of the speaker. The callback runs in Python: when other
+    threads hold the interpreter (language analysis, synthesis), a "low" 9 ms buffer ran dry
+    (a 2 s line took 9 s to play, 180 underflows, PulseAudio's virtual devices); 0.1 s played
+    it in 2.1 s, and the echo then comes back where the timeline says it was played."""
     stall_timeout: float = 2.0
     """Seconds with no callback while audio is queued after which the device counts as failed."""
 

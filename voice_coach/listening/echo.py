@@ -49,6 +49,10 @@ class EchoSettings:
     """Once the delay is measured, reference frames this far either side of it still count."""
     min_correlation: float = 0.5
     """A weaker envelope match measures no delay (the room was noisy, or nothing came back)."""
+    history: float = 120.0
+    """Seconds of played audio kept. Frames are judged in capture order, on a busy machine up
+    to tens of seconds after they were captured, against what was playing *then* (a reply
+    stopped 28 s before the frame was read once lost its reference, and its echo barged in)."""
 
 
 class EchoGate:
@@ -74,8 +78,17 @@ class EchoGate:
         self._measured = []
         # Learn the coupling once: later replies are judged from their first frame.
         self._calibrating = self.coupling_db is None
-        keep = max(self.settings.max_delay, self.settings.max_search)
+        keep = max(self.settings.max_delay, self.settings.max_search, self.settings.history)
         self._refs = [(t, lv) for t, lv in self._refs if t + len(lv) * _FRAME_S > now - keep]
+
+    def stop_reference(self, at: float) -> None:
+        """Playback was cut at monotonic time ``at``: nothing of it sounds after that."""
+        kept = []
+        for start, levels in self._refs:
+            n = max(0, min(len(levels), int(np.ceil((at - start) / _FRAME_S))))
+            if n:
+                kept.append((start, levels[:n]))
+        self._refs = kept
 
     def add_reference(self, start: float, pcm: Pcm) -> None:
         """``pcm`` (16 kHz) is heard from the speaker from monotonic time ``start`` on."""
@@ -90,13 +103,23 @@ class EchoGate:
         """A microphone frame captured at ``t`` while a line plays and nobody answers."""
         self._observed.append((t, dbfs(frame)))
 
-    def _level_at(self, t: float) -> float:
-        """The reference level played at time ``t`` (-96 when nothing was)."""
+    def forget_observed(self) -> None:
+        """The user spoke over the line: what was observed is not the echo alone."""
+        self._observed = []
+
+    @property
+    def learnt(self) -> bool:
+        """True once the coupling or the delay was measured."""
+        return self.coupling_db is not None or self.delay is not None
+
+    def _levels_at(self, times: np.ndarray) -> np.ndarray:
+        """The reference level played at each of ``times`` (-96 where nothing was)."""
+        out = np.full(times.shape, -96.0)
         for start, levels in self._refs:
-            i = int((t - start) / _FRAME_S)
-            if 0 <= i < len(levels):
-                return float(levels[i])
-        return -96.0
+            i = np.floor((times - start) / _FRAME_S).astype(np.int64)
+            inside = (i >= 0) & (i < len(levels))
+            out[inside] = levels[i[inside]]
+        return out
 
     def estimate_delay(self) -> float | None:
         """Cross-correlate the observed microphone envelope with the played one.
@@ -113,19 +136,20 @@ class EchoGate:
         mic = np.array([lv for _, lv in obs])
         if mic.std() < 1.0:
             return self.delay  # nothing came back (silence): nothing to measure
-        best, best_d = -1.0, 0.0
-        for d in np.arange(0.0, cfg.max_search, _FRAME_S):
-            ref = np.array([self._level_at(t - d) for t in times])
-            if ref.std() < 1.0:
-                continue
-            r = float(np.corrcoef(mic, ref)[0, 1])
-            if r > best:
-                best, best_d = r, float(d)
+        delays = np.arange(0.0, cfg.max_search, _FRAME_S)
+        refs = self._levels_at(times[None, :] - delays[:, None])  # one row per delay
+        dm = mic - mic.mean()
+        dr = refs - refs.mean(axis=1, keepdims=True)
+        spread = np.sqrt((dr**2).sum(axis=1)) * np.sqrt((dm**2).sum())
+        usable = refs.std(axis=1) >= 1.0
+        r = np.where(usable, (dr @ dm) / np.where(spread > 0, spread, 1.0), -1.0)
+        k = int(np.argmax(r))
+        best, best_d = float(r[k]), float(delays[k])
         _LOGGER.info("echo path: best envelope match r=%.2f at %.0f ms", best, best_d * 1000)
         if best < cfg.min_correlation:
             return self.delay
         self.delay = best_d
-        ref = np.array([self._level_at(t - best_d) for t in times])
+        ref = refs[k]
         loud = (ref > _QUIET_DBFS) & (mic > cfg.min_level_dbfs)
         if loud.sum() >= 10:
             self.coupling_db = float(np.percentile((mic - ref)[loud], 95))

@@ -171,10 +171,11 @@ class VoiceOptions:
     """Keep listening while a reply plays: if the user goes on, stop and join the answer."""
     headphones: bool = False
     """No echo from the speaker into the microphone: no echo gate during replies."""
-    measure_echo: bool = False
-    """Measure the echo path (delay, coupling) on the first lines, with the microphone open.
-    Off: on PulseAudio's virtual devices the envelope match was weak (r 0.5-0.6) and the
-    delay it found varied (2.3 s, 3.8 s) between runs; see listening.echo.estimate_delay."""
+    measure_echo: bool = True
+    """Measure the echo path (delay, coupling) on the first lines (the greeting), with the
+    microphone open: the first reply is then gated where its echo really arrives, and a user
+    who goes on over it is heard. (On one timeline the envelope match is strong here:
+    r 0.92-0.99 at 90-120 ms on PulseAudio's virtual devices.)"""
     remember_patience: bool = False
     """Start from, and store, this user's learnt patience (``turn-taking.json`` in the home)."""
     vad: str = "auto"
@@ -251,7 +252,13 @@ class VoiceSession:
             load_patience(self.endpointer)
         self.echo: EchoGate | None = None if self.options.headphones else EchoGate()
         self._listen_t0 = 0.0
-        self._clock_fix: collections.deque[float] = collections.deque(maxlen=300)
+        self._listen_mono0: float | None = None
+        """Monotonic capture time of the answer's first frame (its stream time 0)."""
+        self._listen_from = 0.0
+        """Monotonic time the interviewer's last line (and its echo) ended: frames captured
+        before it are no answer's, and the no-speech timeout counts from it."""
+        self._refs_due: list[tuple[Playback, np.ndarray]] = []
+        """Played clips (16 kHz) not yet given to the echo gate: their start is not known yet."""
         self._pending: tuple[Heard, Stage | None, Command | None] | None = None
         # Built in the background from the greeting's first sample (see _start_loading).
         self.turns = TurnChecker(None)
@@ -436,6 +443,9 @@ class VoiceSession:
                 self._last_line = event.text
                 if self._audio_clock is not None:
                     self._audio_clock.advance(sum(c.seconds for c in clips))
+            if watch and said and self._watch_tail():
+                self.ui.note("(go on)")
+                return True
             if pending is not None:  # nothing to say back, or the reply was listened through
                 self._store_heard(*pending, reply)
                 self._pending = None
@@ -443,9 +453,9 @@ class VoiceSession:
                     self._enter_stage(stage_start)
             for prompt, clips, playbacks in said:
                 self._record_prompt(prompt, clips, playbacks)
-            if watch:
-                self._drain_echo_tail()
         finally:
+            if not watch:
+                self._listen_from = time.monotonic() + self._echo_tail()
             if not watch and not learn:
                 self.source.unmute(self._echo_tail())
         return False
@@ -458,30 +468,34 @@ class VoiceSession:
         return max(self.options.mute_tail, echo.delay + echo.settings.tolerance + 0.1)
 
     def _learn_echo(self, clips: list[Speech], playbacks: list[Playback]) -> None:
-        """Play a line with the microphone open, and measure the echo path from it."""
+        """Play a line with the microphone open, and measure the echo path from it.
+
+        What the microphone hears meanwhile is kept for the next answer, in order (frames
+        from before the line and its echo ended are then no answer's, as with a muted line).
+        """
         echo = self.echo
         assert echo is not None
         self._echo_lessons += 1
         if not playbacks:
             return
         self._echo_reference(echo, clips, playbacks)
-        # What the microphone hears until the echo of the line's end can have arrived is
-        # the line itself (the user is listening): it is measured and dropped.
+        # Until the echo of the line's end can have arrived (a generous 0.5 s: the match
+        # itself looks for delays up to max_search within what was heard during the line).
         until: float | None = None
         while True:
+            self._feed_references()
             if until is None and not self.player.playing:
-                until = time.monotonic() + min(echo.settings.max_search, 2.5)
-            if until is not None and time.monotonic() >= until:
-                break
-            chunk = self._read(timeout=0.03)
+                until = time.monotonic() + 0.5
+            chunk = self.source.read(timeout=0.03)
             if chunk is not None:
-                echo.observe(chunk.samples, self._frame_time(chunk))
-            elif getattr(self.source, "finished", False):
+                self._held.append(chunk)
+                at = self._frame_time(chunk)
+                if until is not None and at >= until:
+                    break
+                echo.observe(chunk.samples, at)
+            elif getattr(self.source, "finished", False) or (
+                    until is not None and time.monotonic() > until + 1.0):
                 break
-        pb0 = playbacks[0]
-        _LOGGER.info("echo path: line audible %.3f s after its first sample; clock fix %.3f s",
-                     (pb0.audible_at or 0.0) - (pb0.first_sample_at or 0.0),
-                     min(self._clock_fix) if self._clock_fix else 0.0)
         delay = echo.estimate_delay()
         _LOGGER.info("echo path: delay %s, coupling %s dB",
                      "unknown" if delay is None else f"{delay * 1000:.0f} ms", echo.coupling_db)
@@ -496,54 +510,53 @@ class VoiceSession:
                 _LOGGER.debug("storing the pending answer: %s", exc)
 
     def _frame_time(self, chunk: AudioChunk) -> float:
-        """Monotonic time a captured frame was spoken (for the echo gate).
+        """Monotonic time a captured frame was spoken: the source's capture timeline.
 
-        The stream clock (samples counted since the device started) and the monotonic clock
-        drift apart (sound servers render ahead, devices run fast or slow); a frame is never
-        read before it was captured, so the smallest recent read-minus-stamp corrects it.
+        (A source that does not know, e.g. one faster than real time, is taken as read at once.)
         """
-        now = time.monotonic()
-        started = getattr(self.source, "started_at", None)
-        if not started:
-            return now
-        stamped = float(started) + chunk.end
-        self._clock_fix.append(now - stamped)
-        return stamped + min(self._clock_fix) - chunk.seconds
+        return chunk.at if chunk.at is not None else time.monotonic() - chunk.seconds
 
-    @staticmethod
-    def _echo_reference(echo: EchoGate, clips: list[Speech], playbacks: list[Playback]) -> None:
-        """Tell the echo gate what the line sounds like and when its first sample was heard."""
+    def _session_time(self, mono: float) -> float:
+        """Session time of monotonic time ``mono`` (in the past)."""
+        assert self.recorder is not None
+        return self.recorder.now() - max(0.0, time.monotonic() - mono)
+
+    def _echo_reference(self, echo: EchoGate, clips: list[Speech],
+                        playbacks: list[Playback]) -> None:
+        """Tell the echo gate a line starts: each clip is given when it is heard."""
         wait_first_sample(playbacks[0])
         start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
         echo.start_reply(start)
-        t = start
-        for clip in clips:
-            echo.add_reference(t, resample(clip.samples, clip.rate))
-            t += clip.seconds
+        sounding = [c for c in clips if len(c.samples)]
+        self._refs_due = [(pb, resample(c.samples, c.rate))
+                          for c, pb in zip(sounding, playbacks, strict=False)]
+        self._feed_references()
+
+    def _feed_references(self) -> None:
+        """Give the echo gate the clips whose first sample reached the device."""
+        if self.echo is None or not self._refs_due:
+            return
+        due = []
+        for pb, pcm in self._refs_due:
+            start = pb.audible_at or pb.first_sample_at
+            if start is not None:
+                # Each clip from its own start: a slow synthesis leaves gaps between sentences.
+                self.echo.add_reference(start, pcm)
+            elif not pb.stopped:
+                due.append((pb, pcm))
+        self._refs_due = due
 
     def _watch_reply(self, clips: list[Speech], playbacks: list[Playback]) -> bool:
         """Listen while a line plays; True (and the line stopped) when the user goes on."""
-        echo = self.echo
-        if echo is not None and playbacks:
-            self._echo_reference(echo, clips, playbacks)
+        if self.echo is not None and playbacks:
+            self._echo_reference(self.echo, clips, playbacks)
         while True:
+            self._feed_references()
             if not self.player.playing:
                 return False
             chunk = self._read(timeout=0.03)
             if chunk is not None:
-                if self._went_on(chunk):
-                    stopped_at = time.monotonic()
-                    self.player.stop()
-                    _LOGGER.info("barge-in: the reply stopped after %.0f ms",
-                                 (time.monotonic() - stopped_at) * 1000)
-                    if echo is not None:
-                        level, ref, into = echo.last
-                        _LOGGER.info("echo gate: clock fix %.3f s; frame read %.3f s after "
-                                     "its time", min(self._clock_fix),
-                                     time.monotonic() - self._frame_time(chunk))
-                        _LOGGER.info("echo gate: mic %.1f dBFS, reference %.1f dBFS, coupling "
-                                     "%s dB, %.2f s into the line", level, ref,
-                                     echo.coupling_db, into)
+                if self._watch_frame(chunk):
                     return True
             elif getattr(self.source, "finished", False):
                 self.player.wait()
@@ -570,12 +583,63 @@ class VoiceSession:
                 self.unsaid_replies += 1
                 return True
 
-    def _drain_echo_tail(self) -> None:
-        """The reply is over: what the microphone hears for ``mute_tail`` s more is its echo."""
+    def _watch_tail(self) -> bool:
+        """The reply was played: judge every frame captured until its echo has died away.
+
+        The frames are judged in capture order, however late they are read (a busy machine):
+        a user who went on over the reply is heard even when the reply has already ended.
+        The first frame past the echo is kept for the next answer. True on a barge-in.
+        """
         until = time.monotonic() + self._echo_tail()
-        while time.monotonic() < until:
-            if self._read(timeout=max(0.0, until - time.monotonic())) is None:
+        self._listen_from = until
+        if not getattr(self.source, "realtime", True):
+            return False
+        while True:
+            chunk = self._read(timeout=0.05)
+            if chunk is None:
+                if getattr(self.source, "finished", False) or time.monotonic() > until + 1.0:
+                    break
+                continue
+            if self._frame_time(chunk) >= until:
+                self._held.appendleft(chunk)
                 break
+            if self._watch_frame(chunk):
+                return True
+        echo = self.echo
+        if echo is not None:
+            # The user listened through the line: what came back measures the echo path.
+            delay = echo.estimate_delay()
+            # Echo may still arrive after the line and its measured tail: judge it while
+            # the answer starts (a wide window while the delay is unknown).
+            self._echo_until = max(self._echo_until, time.monotonic() + (
+                self._echo_tail() if delay is not None else echo.settings.max_delay))
+        return False
+
+    def _watch_frame(self, chunk: AudioChunk) -> bool:
+        """One frame captured while the reply (or its echo) sounds; True on a barge-in."""
+        ep, echo = self.endpointer, self.echo
+        frame = chunk.samples
+        voiced = self.vad.is_speech(frame)
+        if echo is not None:
+            echo.observe(frame, self._frame_time(chunk))
+            if voiced:
+                voiced = echo.is_user(frame, self._frame_time(chunk))
+        if not any(e.kind is EventKind.BARGE_IN for e in ep.process(frame, voiced)):
+            return False
+        if echo is not None:
+            echo.forget_observed()
+        stopped_at = time.monotonic()
+        self.player.stop()
+        _LOGGER.info("barge-in: the reply stopped after %.0f ms; the frame was read %.3f s "
+                     "after it was captured", (time.monotonic() - stopped_at) * 1000,
+                     time.monotonic() - self._frame_time(chunk))
+        if echo is not None:
+            # (What was buffered is thrown away: the line is silent from now on.)
+            echo.stop_reference(time.monotonic())
+            level, ref, into = echo.last
+            _LOGGER.info("echo gate: mic %.1f dBFS, reference %.1f dBFS, coupling %s dB, "
+                         "%.2f s into the line", level, ref, echo.coupling_db, into)
+        return True
 
     def _enter_stage(self, event: StageStart) -> None:
         assert self.recorder is not None
@@ -696,6 +760,7 @@ class VoiceSession:
             vad.reset()
             recognizer.start()
             t0 = self._listen_t0 = rec.now()
+            self._listen_mono0 = None
         if resume:
             _LOGGER.info("the answer goes on (stage %s): listening again", self.controller.stage)
         else:
@@ -703,6 +768,7 @@ class VoiceSession:
         speaking = resume
         next_partial = 0.0
         endpoint_mono: float | None = None
+        fresh = not resume
         while True:
             chunk = self._read(timeout=0.2)
             if chunk is None:
@@ -712,12 +778,22 @@ class VoiceSession:
                     endpoint_mono = time.monotonic()  # the audio ended: so did the answer
                     break
                 continue
+            if fresh and chunk.at is not None:
+                if chunk.at + chunk.seconds <= self._listen_from:
+                    continue  # captured while the question (or its echo) was still playing
+                if self._audio_clock is None:
+                    # The answer's timeline starts where its first frame was spoken, however
+                    # late it is read: a slow decode does not move it.
+                    t0 = self._listen_t0 = self._session_time(chunk.at)
+                    self._listen_mono0 = chunk.at
+            fresh = False
             frame = chunk.samples
             is_speech = vad.is_speech(frame)
-            if self.echo is not None:
-                at = self._frame_time(chunk)  # also keeps the clock correction current
-                if is_speech and at < self._echo_until:
-                    is_speech = self.echo.is_user(frame, at)  # the bridge's own echo
+            if self.echo is not None and is_speech:
+                at = self._frame_time(chunk)
+                if at < self._echo_until and (self.echo.learnt or self.bridges):
+                    # The echo of the last line (or of the bridge) is still arriving.
+                    is_speech = self.echo.is_user(frame, at)
             events = ep.process(frame, is_speech)
             self.turns.handle(ep, events)
             kinds = {e.kind for e in events}
@@ -756,8 +832,11 @@ class VoiceSession:
         speech_start = ep.speech_start or 0.0
         last_voice = ep.last_voice_time if ep.last_voice_time is not None else ep.now
         utt_start = ep.utterance_start or 0.0
-        # Stream time runs with the audio; the last voiced frame was (now - last_voice) ago.
-        last_voice_mono = endpoint_mono - (ep.now - last_voice) / source_speed(self.source)
+        if self._listen_mono0 is not None:
+            last_voice_mono = self._listen_mono0 + last_voice  # on the capture timeline
+        else:
+            # Stream time runs with the audio; the last voiced frame was (now - last_voice) ago.
+            last_voice_mono = endpoint_mono - (ep.now - last_voice) / source_speed(self.source)
         timings.update({"endpoint_s": ep.now - last_voice, "tail_s": tail_s,
                         "silence_needed_s": ep.silence_needed()})
         return Heard(transcript, t0 + speech_start, t0 + last_voice, t0 + utt_start,
@@ -957,6 +1036,7 @@ class VoiceSession:
             if self._audio_clock is not None:
                 self._audio_clock.advance(seconds)
         finally:
+            self._listen_from = time.monotonic() + self.options.mute_tail
             self.source.unmute(self.options.mute_tail)
 
     # --- failure paths ----------------------------------------------------------------------

@@ -325,6 +325,23 @@ class WhisperRecognizer(Recognizer):
             words.extend(job.future.result())
         return self._transcript(words)
 
+    def finish_async(self) -> concurrent.futures.Future[Transcript]:
+        """``finish`` in the background: the caller keeps reading the microphone meanwhile.
+
+        (Run in the caller's thread, a decode slowed by a busy machine left the capture queue
+        unread for over a minute in the echo end-to-end test, and its oldest audio was lost.)
+        """
+        future: concurrent.futures.Future[Transcript] = concurrent.futures.Future()
+
+        def work() -> None:
+            try:
+                future.set_result(self.finish())
+            except Exception as exc:  # the caller sees it at .result()
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="whisper-finish", daemon=True).start()
+        return future
+
     def _transcript(self, words: list[Word]) -> Transcript:
         """A Transcript from whisper words (which carry their own punctuation)."""
         return self.from_words(words)
