@@ -250,3 +250,10 @@ def test_a_three_second_pause_after_a_barge_in_is_waited_for() -> None:
     feed(ep, "x" * 10)
     assert kinds(feed(ep, [False] * frames_for(3.0))) == [EventKind.SILENCE_START]
     assert ep.state is EndpointState.STOPPING
+
+
+def test_no_speech_timer_can_start_later_in_the_stream() -> None:
+    ep = Endpointer(EndpointConfig(no_speech_timeout=1.0))
+    ep.restart_no_speech_timer(1.5)  # listening began 1.5 s into the frames still queued
+    assert feed(ep, "." * 80) == []  # 2.4 s
+    assert kinds(feed(ep, "." * 4)) == [EventKind.NO_SPEECH]

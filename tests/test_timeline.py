@@ -7,6 +7,8 @@ question, and an answer read late is stored where it was spoken.
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
 import time
 
 import numpy as np
@@ -206,6 +208,7 @@ def _ended_session(source: StampedSource) -> VoiceSession:
     """A session whose endpointer just ended an answer (the reply is about to play)."""
     fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
     session = _listening_session(source, [], fast)
+    session._ready()  # the VAD and the rest load in the background from the first line
     ep = session.endpointer
     for f in frames(np.concatenate([voiced_pcm(1.0), quiet(1.5)]), pad=True):
         ep.process(f, bool(np.abs(f).max() > 1000))
@@ -234,3 +237,17 @@ def test_the_first_frame_after_the_echo_is_kept_for_the_answer() -> None:
     held = list(session._held)
     assert len(held) == 1 and held[0].at is not None
     assert held[0].at >= session._listen_from > held[0].at - FRAME_S - 0.01
+
+
+def test_no_speech_timeout_waits_for_a_slow_load() -> None:
+    """Told "loading the speech model...", the user waits: silence then is no non-answer."""
+    now = time.monotonic()
+    audio = np.concatenate([quiet(3.0), voiced_pcm(1.0), quiet(2.0)])
+    source = StampedSource(audio, now - 3.0)
+    loading: concurrent.futures.Future[ScriptedRecognizer] = concurrent.futures.Future()
+    session = _listening_session(source, [], EndpointConfig(no_speech_timeout=1.0))
+    session._recognizer = loading
+    session._listen_from = now - 3.0  # the question ended 3 s ago; the load is still running
+    threading.Timer(0.4, loading.set_result, [ScriptedRecognizer(["hello there"])]).start()
+    heard = session._listen()
+    assert heard is not None and heard.text == "hello there"

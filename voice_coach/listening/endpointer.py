@@ -346,9 +346,9 @@ class Endpointer:
         self.patience = max(0.0, min(self.config.max_patience, seconds))
         self.min_words = max(0, min_words)
 
-    def restart_no_speech_timer(self) -> None:
-        """Count the no-speech timeout from now (e.g. when the question finished playing)."""
-        self._no_speech_from = self.now
+    def restart_no_speech_timer(self, at: float | None = None) -> None:
+        """Count the no-speech timeout from stream time ``at`` (default: now)."""
+        self._no_speech_from = self.now if at is None else at
 
     @property
     def probability(self) -> float | None:

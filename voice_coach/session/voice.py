@@ -742,8 +742,12 @@ class VoiceSession:
         """
         rec = self.recorder
         assert rec is not None
+        waited_from = time.monotonic()
         self._ready()
         recognizer = self.recognizer()
+        # A load still running when the line ended ("loading the speech model..."): the
+        # user was told to wait, so the no-speech timeout counts from when listening began.
+        ready_at = time.monotonic() if time.monotonic() - waited_from > 0.2 else None
         ep, vad = self.endpointer, self.vad
         if resume:
             recognizer.start()
@@ -786,6 +790,8 @@ class VoiceSession:
                     # late it is read: a slow decode does not move it.
                     t0 = self._listen_t0 = self._session_time(chunk.at)
                     self._listen_mono0 = chunk.at
+                if ready_at is not None:
+                    ep.restart_no_speech_timer(max(0.0, ready_at - chunk.at))
             fresh = False
             frame = chunk.samples
             is_speech = vad.is_speech(frame)
