@@ -171,7 +171,11 @@ def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str
         scripted.append((text, len(audio) / SAMPLE_RATE - CANDIDATE_REACTION))
         source.feed(audio)
 
+    # Only the device player makes sound the microphone could hear: with the others there is
+    # no echo to gate, and a gate calibrating on a line that takes no time (skip) would
+    # take the head of the next answer for the bridge's echo.
     options = VoiceOptions(name=candidate.name, seed=seed, mode="demo",
+                           headphones=player_mode != "device",
                            save_interviewer_audio=player_mode != "device",
                            meta={"engine": engine, "tts": tts, "bench": "latency"})
     store = SessionStore()

@@ -61,14 +61,19 @@ class MoonshineSettings:
     """A pause this long after speech ends a segment, which is decoded in the background."""
     min_segment_ms: int = 1500
     """Shorter segments are not cut: short audio has little context."""
-    soft_segment_s: float = 1.5
+    soft_segment_s: float = 2.0
     """A segment this long is cut at a short pause too (``short_pause_ms``), so while the user
     speaks on, most of the answer is decoded and the tail left at the end stays short (at
-    4 s, espeak answers of 5-8 s were one segment, all of it decoded after the endpoint:
-    2-3.5 s beside busy programs). Same WER on the real-speech set at 1.5 s and at 4 s."""
-    short_pause_ms: int = 60
-    """A gap between words long enough to cut a long segment at (the VAD's hangover leaves
-    60 ms of a comma's ~150 ms pause)."""
+    4 s and 120 ms, espeak answers of 5-8 s were one segment, all of it decoded after the
+    endpoint: 2-3.5 s beside busy programs)."""
+    short_pause_ms: int = 120
+    """A gap between words long enough to cut a long segment at."""
+    firm_segment_s: float = 3.5
+    """A segment this long is cut even at a shorter gap (``firm_pause_ms``). Two steps because
+    every cut costs context: on the bench's espeak answers, cutting from 1.5 s at any 60 ms
+    gap raised the streaming WER from 12.9 to 18.2 %."""
+    firm_pause_ms: int = 60
+    """The shorter gap (the VAD's hangover leaves 60 ms of a comma's ~150 ms pause)."""
     max_segment_s: float = 30.0
     """A segment this long is cut even without a pause (Moonshine takes at most 64 s, and
     its cost per second grows with the length)."""
@@ -266,12 +271,7 @@ class MoonshineRecognizer(WhisperRecognizer):
             if self._spec is None and self._seg_voiced:
                 super().prepare_tail()
         length = self._samples - self._seg_start
-        if (
-            not voiced
-            and self._seg_voiced
-            and length >= self.moonshine.soft_segment_s * SAMPLE_RATE
-            and self._silent_frames * FRAME_MS >= self.moonshine.short_pause_ms
-        ):
+        if not voiced and self._seg_voiced and self._soft_cut_due(length):
             self._cut(self._samples)
         elif length >= self.moonshine.max_segment_s * SAMPLE_RATE:
             if self._seg_voiced:
@@ -279,6 +279,14 @@ class MoonshineRecognizer(WhisperRecognizer):
             else:  # a long stretch of noise: start the next segment here
                 self._seg_start = self._samples
                 self._seg_voiced_frames = 0
+
+    def _soft_cut_due(self, length: int) -> bool:
+        """Whether the silence so far is a gap to cut a segment of ``length`` samples at."""
+        settings, silent_ms = self.moonshine, self._silent_frames * FRAME_MS
+        if length >= settings.firm_segment_s * SAMPLE_RATE:
+            return silent_ms >= settings.firm_pause_ms
+        soft = length >= settings.soft_segment_s * SAMPLE_RATE
+        return soft and silent_ms >= settings.short_pause_ms
 
     def finish_async(self) -> concurrent.futures.Future[Transcript]:
         """End the utterance now and return a future of its transcript.
