@@ -1,10 +1,11 @@
-"""Moonshine base (English) recognizer: segments decoded at pauses in a low-priority process.
+"""Moonshine base (English) recognizer: segments decoded at pauses in a child process.
 
 The segmenting (VAD-gated segments cut at pauses, decoded in one background worker while
 the user speaks, a speculative tail when silence begins) is the whisper recognizer's; this
 class swaps in Moonshine, also cuts long segments at short word gaps, caps them at 30 s
-(Moonshine takes at most 64 s), and decodes in a child process at a lower priority, so the
-audio path and the UI never wait for it.
+(Moonshine takes at most 64 s), keeps a speculation already being decoded as a segment when
+the user goes on (nothing decoded is thrown away), and decodes in a child process, so the
+session's audio path and UI never wait for its GIL.
 
 For the session loop: ``finish_async()`` returns a future of the transcript at once (wait on
 it with a timeout to show "thinking..." or bridge with "Mm."; ``start()`` for the next
