@@ -208,7 +208,6 @@ class MoonshineRecognizer(WhisperRecognizer):
         self._audio_s[id(future)] = len(samples) / SAMPLE_RATE
         return _Job(future, offset)
 
-
     def _decode(self, samples: Pcm, offset: float) -> list[Word]:
         """Run Moonshine on one segment (worker thread); word times estimated, see spread_words."""
         with self._lock:
