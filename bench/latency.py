@@ -3,7 +3,10 @@
 For every answer: the time from the user's last voiced frame to the first sample of the reply
 (``from_voice``) and from the endpoint decision to that sample (``from_endpoint``), split into
 endpointing wait, recognition tail (``finish()``), controller, synthesis of the first sentence
-and playback start. Every turn is checked for a cut: an answer ended at a thinking pause.
+and playback start. Every turn is checked for a cut: an answer ended at a thinking pause, and
+for misattribution: the stored answer's words must be those of the answer played for that turn
+(word error rate against it <= ``MISATTRIBUTED_WER``, and closer to it than to any other turn's
+answer), and as many answers must be stored as were played.
 
 Usage: python bench/latency.py --engine whisper [--turns 20] [--player skip|realtime|device]
                                [--load N]
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import json
+import logging
 import os
 import re
 import signal
@@ -38,7 +42,11 @@ from _common import machine, percentile, proc_status_mb, stats
 SPLIT = ("endpoint_s", "tail_s", "controller_s", "synth_s", "playback_start_s")
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED = ("coffee-chat", "hiring-manager-lunch", "informational-interview", "networking-event")
+_LOGGER = logging.getLogger("bench.latency")
 _WORD = re.compile(r"[a-z']+")
+MISATTRIBUTED_WER = 0.5
+"""Moonshine's WER on this speech is ~3-5 %: above half, the text belongs to another turn
+(or was lost)."""
 
 
 
@@ -97,6 +105,23 @@ def check_cut(scripted: str, heard: str, span: float, expected_span: float,
     return result
 
 
+def check_attribution(scripts: list[str], heard: list[str]) -> list[dict[str, Any]]:
+    """For each played answer, whether the answer stored for that turn is its own text."""
+    from voice_coach.interview.candidate import PAUSE_MARK
+    from voice_coach.stt.wer import wer
+
+    refs = [s.replace(PAUSE_MARK, " ") for s in scripts]
+    out = []
+    for i, ref in enumerate(refs):
+        got = heard[i] if i < len(heard) else ""
+        own = wer(ref, got)
+        others = [wer(r, got) for j, r in enumerate(refs) if j != i and got.strip()]
+        closer = min(others, default=1.0) < own
+        out.append({"wer_vs_own": round(own, 3),
+                    "misattributed": own > MISATTRIBUTED_WER or closer})
+    return out
+
+
 def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str, tts: str,
                 seed: int) -> tuple[list[dict[str, Any]], Any]:
     """One spoken demo session in real time; returns its turns and the loaded recognizer."""
@@ -146,7 +171,11 @@ def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str
         scripted.append((text, len(audio) / SAMPLE_RATE - CANDIDATE_REACTION))
         source.feed(audio)
 
+    # Only the device player makes sound the microphone could hear: with the others there is
+    # no echo to gate, and a gate calibrating on a line that takes no time (skip) would
+    # take the head of the next answer for the bridge's echo.
     options = VoiceOptions(name=candidate.name, seed=seed, mode="demo",
+                           headphones=player_mode != "device",
                            save_interviewer_audio=player_mode != "device",
                            meta={"engine": engine, "tts": tts, "bench": "latency"})
     store = SessionStore()
@@ -159,13 +188,19 @@ def run_session(scenario_id: str, engine: str, recognizer: Any, player_mode: str
         source.close()
     lags.append(source.max_lag)
     loaded = store.load(result.session_id)
+    answers = loaded.answers()
+    attribution = check_attribution([t for t, _ in scripted], [a.text for a in answers])
     turns = []
-    for (text, expected), answer, lag in zip(scripted, loaded.answers(), lags, strict=False):
+    if len(answers) != len(scripted):
+        _LOGGER.warning("%d answers played, %d stored", len(scripted), len(answers))
+    for (text, expected), answer, lag, attr in zip(scripted, answers, lags, attribution,
+                                                   strict=False):
         latency = answer.extra.get("latency", {})
         turn: dict[str, Any] = {
             "scenario": scenario_id, "stage": answer.stage.value if answer.stage else None,
             "pause_in_script": PAUSE_MARK in text, "heard": answer.text,
             "max_input_lag_s": round(lag, 3),
+            "scripted": text, **attr, "played": len(scripted), "stored": len(answers),
             **latency,
         }
         turn.update(check_cut(text, answer.text, (answer.end or 0.0) - (answer.start or 0.0),
@@ -221,11 +256,13 @@ def run(args: argparse.Namespace) -> None:
     began = time.monotonic()
     load_at_start = round(os.getloadavg()[0], 2)
     turns: list[dict[str, Any]] = []
+    sessions_miscounted = 0
     for scenario_id in args.scenarios.split(","):
         if len(turns) >= args.turns:
             break
         new, recognizer = run_session(scenario_id, args.engine, recognizer, args.player,
                                       args.tts, args.seed)
+        sessions_miscounted += any(t["played"] != t["stored"] for t in new[:1])
         turns.extend(new)
     measured = [t for t in turns if "from_endpoint" in t]
     split = {k: stats([float(t[k]) for t in measured if k in t]) for k in SPLIT}
@@ -233,6 +270,7 @@ def run(args: argparse.Namespace) -> None:
              for t in measured]
     split["other_s"] = stats(other)
     cuts = [t for t in turns if t["cut"]]
+    wrong = [t for t in turns if t["misattributed"]]
     from_endpoint = [float(t["from_endpoint"]) for t in measured]
     from_voice = [float(t["from_voice"]) for t in measured if "from_voice" in t]
     result: dict[str, Any] = {
@@ -248,6 +286,11 @@ def run(args: argparse.Namespace) -> None:
         "turns_with_pause": sum(t["pause_in_script"] for t in turns),
         "cuts": len(cuts),
         "cut_turns": [{"stage": t["stage"], "heard": t["heard"]} for t in cuts],
+        "misattributed": len(wrong) + sessions_miscounted,
+        "misattributed_turns": [{"stage": t["stage"], "heard": t["heard"],
+                                 "scripted": t["scripted"], "wer": t["wer_vs_own"]}
+                                for t in wrong],
+        "sessions_with_answer_count_mismatch": sessions_miscounted,
         "from_endpoint": stats(from_endpoint),
         "from_voice": stats(from_voice),
         "split": split,
@@ -259,6 +302,7 @@ def run(args: argparse.Namespace) -> None:
             "from_endpoint_p95_le_1.5_under_load": percentile(from_endpoint, 95) <= 1.5,
             "from_voice_p50_le_0.900": percentile(from_voice, 50) <= 0.900,
             "no_cuts": not cuts,
+            "none_misattributed": not wrong and not sessions_miscounted,
         },
         "peak_rss_mb": round(proc_status_mb("VmHWM")),
         "wall_s": round(time.monotonic() - began, 1),
@@ -275,7 +319,7 @@ def run(args: argparse.Namespace) -> None:
           f"endpoint->audio p50 {fe['p50'] * 1000:.0f} ms p95 {fe['p95'] * 1000:.0f} ms "
           f"max {fe['max'] * 1000:.0f} ms; voice->audio p50 {fv['p50'] * 1000:.0f} ms "
           f"p95 {fv['p95'] * 1000:.0f} ms; cuts {len(cuts)}/{result['turns_with_pause']} "
-          f"paused answers")
+          f"paused answers; misattributed {result['misattributed']}")
     sys.stdout.flush()
 
 

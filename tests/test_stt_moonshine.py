@@ -155,12 +155,14 @@ def test_speculative_tail_and_async_finish(moonshine: object) -> None:
     from voice_coach.stt.moonshine_engine import MoonshineRecognizer
 
     assert isinstance(moonshine, MoonshineRecognizer)
-    audio = synth(SENTENCES[1])  # ends in ~0.3 s of silence: not yet a cut
+    audio = synth(SENTENCES[1])  # ends in ~0.3 s of silence
+    calls = moonshine.model_calls
     moonshine.start()
     for i in range(0, len(audio), FRAME_SAMPLES):
         moonshine.accept(audio[i : i + FRAME_SAMPLES])
-    calls = moonshine.model_calls
-    assert moonshine.prepare_tail()
+    # Speculate on the tail (a sentence this long may already be cut at the silence: then
+    # the cut's decode is the tail, and there is nothing left to speculate on).
+    assert moonshine.prepare_tail() or moonshine.busy or moonshine.model_calls > calls
     moonshine.accept(silence(0.1))
     future = moonshine.finish_async()
     moonshine.start()  # the next utterance may begin at once: this one is not cancelled
@@ -178,7 +180,7 @@ def test_noise_is_not_transcribed(moonshine: object) -> None:
     assert moonshine.model_calls == calls
 
 
-def test_decoder_process_runs_at_lower_priority(moonshine: object) -> None:
+def test_decoder_process_runs_at_its_configured_priority(moonshine: object) -> None:
     from voice_coach.stt.moonshine_child import MoonshineProcess
     from voice_coach.stt.moonshine_engine import MoonshineRecognizer
 
@@ -186,7 +188,8 @@ def test_decoder_process_runs_at_lower_priority(moonshine: object) -> None:
     child = moonshine._model
     assert isinstance(child, MoonshineProcess)
     ours = os.getpriority(os.PRIO_PROCESS, 0)
-    assert os.getpriority(os.PRIO_PROCESS, child.pid) >= min(ours + moonshine.moonshine.nice, 19)
+    # Normal priority by default: the reply waits on the decoder (see MoonshineSettings.nice).
+    assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(ours + moonshine.moonshine.nice, 19)
 
 
 def test_dead_decoder_process_is_a_clear_error() -> None:

@@ -241,3 +241,71 @@ def test_base_finish_async_is_a_done_future() -> None:
     rec.accept(np.zeros(480, np.int16))
     future = rec.finish_async()
     assert future.done() and future.result().text == "480 samples"
+
+
+def _feed(rec: Any, audio: np.ndarray) -> None:
+    from voice_coach.audio.format import FRAME_SAMPLES
+
+    for i in range(0, len(audio), FRAME_SAMPLES):
+        rec.accept(audio[i : i + FRAME_SAMPLES])
+
+
+def _loud_test(f: np.ndarray) -> bool:
+    return bool(np.abs(f).max() > 1000)
+
+
+def test_speculation_waits_for_a_gap_then_becomes_a_segment_when_the_user_goes_on() -> None:
+    from voice_coach.stt.moonshine_engine import MoonshineRecognizer
+
+    model = _ScriptedModel()
+    rec = MoonshineRecognizer(model=model, is_speech=_loud_test)  # type: ignore[arg-type]
+    rec.start()
+    _feed(rec, np.concatenate([_loud(1.2), np.zeros(480, np.int16)]))  # 30 ms of silence
+    assert rec.prepare_tail()  # asked at silence start: armed, not started yet
+    assert not rec.speculating
+    _feed(rec, np.zeros(int(0.12 * 16000), np.int16))  # a gap between words
+    assert rec.speculating
+    spec = rec._spec
+    assert spec is not None
+    spec.job.future.result(timeout=10)  # the worker has decoded it
+    _feed(rec, _loud(1.0))  # the user goes on: the decode is kept, not thrown away
+    _feed(rec, np.zeros(int(0.2 * 16000), np.int16))
+    result = rec.finish()
+    assert result.text == "segment 1 segment 2"
+    assert len(model.calls) == 2 and model.calls[0] < 1.6  # the first 1.2 s once, no re-decode
+    assert rec.last_tail["wasted_s"] == 0.0
+    rec.close()
+
+
+def test_a_speculation_not_started_yet_is_cancelled_when_the_user_goes_on() -> None:
+    import threading
+
+    from voice_coach.stt.moonshine_engine import MoonshineRecognizer
+
+    model = _ScriptedModel()
+    gate = threading.Event()
+    rec = MoonshineRecognizer(model=model, is_speech=_loud_test)  # type: ignore[arg-type]
+    rec._worker.submit(gate.wait)  # the worker is busy: the speculation queues
+    rec.start()
+    _feed(rec, np.concatenate([_loud(1.2), np.zeros(int(0.15 * 16000), np.int16)]))
+    assert rec.prepare_tail() and rec.speculating
+    _feed(rec, _loud(1.0))  # goes on before the speculation ran: it is dropped
+    gate.set()
+    assert rec.finish().text == "segment 1"
+    assert len(model.calls) == 1 and model.calls[0] > 2.2  # the whole answer, decoded once
+    rec.close()
+
+
+def test_long_speech_is_cut_at_short_gaps_while_the_user_speaks() -> None:
+    from voice_coach.stt.moonshine_engine import MoonshineRecognizer
+
+    model = _ScriptedModel()
+    rec = MoonshineRecognizer(model=model, is_speech=_loud_test)  # type: ignore[arg-type]
+    gap = np.zeros(int(0.06 * 16000), np.int16)  # a comma's gap, as the VAD leaves it
+    rec.start()
+    _feed(rec, np.concatenate([_loud(1.8), gap, _loud(1.8), gap, _loud(1.0)]))
+    # the 60 ms gap at 1.8 s is too short for a young segment; the one at 3.7 s cuts it
+    result = rec.finish()
+    assert result.text == "segment 1 segment 2"
+    assert len(model.calls) == 2 and 3.5 < model.calls[0] < 4.0
+    rec.close()

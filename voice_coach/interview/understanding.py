@@ -10,10 +10,11 @@ missing. Given the same text, both are deterministic.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -411,6 +412,11 @@ class NlpAnalyzer:
         self._warned = False
         self._vectors: dict[str, Any] = {}
         self._proto: list[tuple[Act, Any]] = []
+        self._urgent = 0
+        self._calm = threading.Event()
+        """Set while no answer is being analysed: the warm-up embeds only then (under load,
+        its batches kept taking the lock back and an answer's analysis waited seconds)."""
+        self._calm.set()
 
     # -- loading --
 
@@ -435,8 +441,9 @@ class NlpAnalyzer:
         def embed_later() -> None:
             self._ready.wait()
             if self._error is None:
-                self._vecs(pending + [t for ts in _PROTOTYPES.values() for t in ts])
-                self._vecs(pending_p, passages=True)
+                self._vecs(pending + [t for ts in _PROTOTYPES.values() for t in ts],
+                           background=True)
+                self._vecs(pending_p, passages=True, background=True)
 
         if pending or pending_p:
             threading.Thread(target=embed_later, name="nlp-embed", daemon=True).start()
@@ -455,7 +462,8 @@ class NlpAnalyzer:
                             "keywords only", self._error)
         return self._rules
 
-    def _vecs(self, texts: Sequence[str], passages: bool = False) -> Any:
+    def _vecs(self, texts: Sequence[str], passages: bool = False,
+              background: bool = False) -> Any:
         import numpy as np
 
         _, e5 = self._models()
@@ -467,6 +475,8 @@ class NlpAnalyzer:
         # Small batches, each under the lock: a warm-up embedding the whole answer bank must
         # not hold up the analysis of an answer for seconds.
         for i in range(0, len(missing), 4):
+            if background:
+                self._calm.wait()
             with self._lock:
                 batch = [t for t in missing[i : i + 4] if prefix + t not in self._vectors]
                 if batch:
@@ -479,20 +489,40 @@ class NlpAnalyzer:
 
     # -- interface --
 
+    @contextlib.contextmanager
+    def _urgently(self) -> Iterator[None]:
+        """Mark work an answer waits for: the background warm-up pauses meanwhile."""
+        with self._lock:
+            self._urgent += 1
+            self._calm.clear()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._urgent -= 1
+                if not self._urgent:
+                    self._calm.set()
+
     def similarities(self, query: str, texts: Sequence[str],
                      passages: bool = False) -> list[float]:
         """Cosine similarity of e5 embeddings."""
         if not texts or not query.strip():
             return [0.0] * len(texts)
         try:
-            q = self._vecs([query])[0]
-            return [float(x) for x in self._vecs(texts, passages=passages) @ q]
+            with self._urgently():
+                q = self._vecs([query])[0]
+                return [float(x) for x in self._vecs(texts, passages=passages) @ q]
         except _Unavailable:
             return self._fall_back().similarities(query, texts, passages)
 
     def analyze(self, text: str) -> Analysis:
         """Parse and classify one utterance (cached: the session may have done it already,
         or may be doing it right now in another thread: then this waits for that result)."""
+        with self._urgently():
+            return self._analyze_cached(text)
+
+    def _analyze_cached(self, text: str) -> Analysis:
+        """``analyze`` without the priority mark."""
         text = _cache_key(text)
         with self._lock:
             cached = self._cache.get(text)

@@ -835,6 +835,7 @@ class VoiceSession:
         timings: dict[str, float] = {}
         transcript = self._finish_tail(recognizer, finish_began, timings)
         tail_s = time.monotonic() - finish_began
+        timings.update(getattr(recognizer, "last_tail", {}))  # where the tail went, if known
         speech_start = ep.speech_start or 0.0
         last_voice = ep.last_voice_time if ep.last_voice_time is not None else ep.now
         utt_start = ep.utterance_start or 0.0

@@ -1,8 +1,8 @@
 """Moonshine in its own process: the session's threads never wait for its GIL or its cores.
 
 The parent writes a segment (4-byte little-endian sample count, then int16 samples) and reads
-the text back (4-byte length, then UTF-8). The child lowers its own priority first, so the
-onnxruntime threads it starts are lowered too.
+the text back (4-byte length, then UTF-8). Asked for a niceness, the child lowers its own
+priority first, so the onnxruntime threads it starts are lowered too.
 """
 
 from __future__ import annotations

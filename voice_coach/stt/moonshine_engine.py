@@ -1,10 +1,11 @@
-"""Moonshine base (English) recognizer: segments decoded at pauses in a low-priority process.
+"""Moonshine base (English) recognizer: segments decoded at pauses in a child process.
 
 The segmenting (VAD-gated segments cut at pauses, decoded in one background worker while
 the user speaks, a speculative tail when silence begins) is the whisper recognizer's; this
 class swaps in Moonshine, also cuts long segments at short word gaps, caps them at 30 s
-(Moonshine takes at most 64 s), and decodes in a child process at a lower priority, so the
-audio path and the UI never wait for it.
+(Moonshine takes at most 64 s), keeps a speculation already being decoded as a segment when
+the user goes on (nothing decoded is thrown away), and decodes in a child process, so the
+session's audio path and UI never wait for its GIL.
 
 For the session loop: ``finish_async()`` returns a future of the transcript at once (wait on
 it with a timeout to show "thinking..." or bridge with "Mm."; ``start()`` for the next
@@ -50,20 +51,30 @@ class MoonshineSettings:
     """Decode in a child process: in a thread, the decoder's Python loop shares the GIL with
     the session loop, and on a busy machine a descheduled GIL holder froze the session's
     audio reading for up to 1.9 s."""
-    nice: int = 2
-    """Niceness added to the decoder (its process, or its thread): the audio path and the UI
-    win a contended core, while the decoder keeps most of its share next to busy programs."""
+    nice: int = 0
+    """Niceness added to the decoder (its process, or its thread). 0: the reply waits on the
+    decoder, so starving it starves the reply; measured beside two busy loops (load ~9), a
+    3.8 s answer took 1.5 s at nice 0 and 2.7 s at nice 2. The audio path is safe without
+    it: the session loop is another process, mostly asleep, and wakes ahead of busy loops."""
     vad_mode: int = 2
     """webrtcvad aggressiveness, 0..3."""
     pause_ms: int = 300
     """A pause this long after speech ends a segment, which is decoded in the background."""
     min_segment_ms: int = 1500
     """Shorter segments are not cut: short audio has little context."""
-    soft_segment_s: float = 4.0
+    soft_segment_s: float = 2.0
     """A segment this long is cut at a short pause too (``short_pause_ms``), so while the user
-    speaks on, most of the answer is decoded and the tail left at the end stays short."""
+    speaks on, most of the answer is decoded and the tail left at the end stays short (at
+    4 s and 120 ms, espeak answers of 5-8 s were one segment, all of it decoded after the
+    endpoint: 2-3.5 s beside busy programs)."""
     short_pause_ms: int = 120
     """A gap between words long enough to cut a long segment at."""
+    firm_segment_s: float = 3.5
+    """A segment this long is cut even at a shorter gap (``firm_pause_ms``). Two steps because
+    every cut costs context: on the bench's espeak answers, cutting from 1.5 s at any 60 ms
+    gap raised the streaming WER from 12.9 to 18.2 %."""
+    firm_pause_ms: int = 60
+    """The shorter gap (the VAD's hangover leaves 60 ms of a comma's ~150 ms pause)."""
     max_segment_s: float = 30.0
     """A segment this long is cut even without a pause (Moonshine takes at most 64 s, and
     its cost per second grows with the length)."""
@@ -71,6 +82,14 @@ class MoonshineSettings:
     """A segment with less voiced audio is noise (a click, a breath) and is never decoded."""
     lead_ms: int = 200
     """Silence kept before the first voiced frame."""
+    spec_pause_ms: int = 120
+    """Silence (by this recognizer's own VAD) before a requested speculative tail starts: the
+    tail then ends in a gap between words, so if the user goes on, the decode already under
+    way is kept as a segment instead of being thrown away (a thrown-away decode holds the
+    single worker up: on a busy machine the real tail then waited seconds behind it)."""
+    min_kept_s: float = 1.0
+    """A speculation shorter than this is dropped, not kept, when the user goes on: very
+    short segments lose context (dropping it wastes little: it is short)."""
 
     def segmenting(self) -> WhisperSettings:
         """The settings the shared segmenting logic reads."""
@@ -113,6 +132,13 @@ class MoonshineRecognizer(WhisperRecognizer):
         """Optional callback told when decoding starts and when the worker goes idle."""
         self.decode_seconds = 0.0
         """Worker time spent decoding so far (for metrics)."""
+        self.last_tail: dict[str, float] = {}
+        """Where the last ``finish_async`` stood: audio seconds still to decode (``tail_audio_s``,
+        of which ``tail_wasted_s`` was a discarded speculation still running), decodes queued
+        (``tail_jobs``), and audio decoded for nothing during the utterance (``wasted_s``)."""
+        self._audio_s: dict[int, float] = {}
+        self._wasted: list[concurrent.futures.Future[list[Word]]] = []
+        self._tail_wanted = False
         # Wait for the load here: a missing package or failed conversion is a creation error.
         self._model = self._worker.submit(self._load).result()
 
@@ -145,6 +171,11 @@ class MoonshineRecognizer(WhisperRecognizer):
         _LOGGER.info("Moonshine loaded from %s in %.2fs", found.folder, time.perf_counter() - began)
         return model
 
+    def _reset(self) -> None:
+        """Forget the current utterance (and a speculation asked for but not started)."""
+        super()._reset()
+        self._tail_wanted = False
+
     # -- worker side -------------------------------------------------------------------------
 
     def _set_busy(self, delta: int) -> None:
@@ -174,6 +205,7 @@ class MoonshineRecognizer(WhisperRecognizer):
         self._set_busy(+1)
         future = self._worker.submit(self._submit_counted, samples, offset)
         future.add_done_callback(lambda f: self._set_busy(-1) if f.cancelled() else None)
+        self._audio_s[id(future)] = len(samples) / SAMPLE_RATE
         return _Job(future, offset)
 
     def _decode(self, samples: Pcm, offset: float) -> list[Word]:
@@ -200,16 +232,46 @@ class MoonshineRecognizer(WhisperRecognizer):
 
     # -- streaming ---------------------------------------------------------------------------
 
+    def prepare_tail(self) -> bool:
+        """Silence began: speculate on the tail once this recognizer hears ``spec_pause_ms`` of
+        it (at once if it already has); True when started or armed."""
+        if self._spec is not None or not self._seg_voiced:
+            return False
+        self._tail_wanted = True
+        if self._silent_frames * FRAME_MS >= self.moonshine.spec_pause_ms:
+            self._tail_wanted = False
+            return super().prepare_tail()
+        return True
+
+    def _drop_spec(self) -> None:
+        """The user went on after a speculation: keep it as a segment if it is already being
+        decoded (it ends in a gap between words), else cancel it."""
+        assert self._spec is not None
+        spec, future = self._spec, self._spec.job.future
+        self._spec = None
+        if future.cancel():
+            return  # not started: forgetting it costs nothing
+        if (spec.end - spec.start) / SAMPLE_RATE < self.moonshine.min_kept_s:
+            self._wasted.append(future)  # short: decoded again with what follows
+            return
+        _LOGGER.debug("speech resumed: the speculated tail becomes a segment")
+        self._jobs.append(spec.job)
+        self._seg_start = spec.end
+        self._seg_voiced_frames = 0
+
     def _on_frame(self, voiced: bool) -> None:
         """Cut at pauses as whisper does, and also when a segment reaches its length cap."""
         super()._on_frame(voiced)
-        length = self._samples - self._seg_start
         if (
             not voiced
-            and self._seg_voiced
-            and length >= self.moonshine.soft_segment_s * SAMPLE_RATE
-            and self._silent_frames * FRAME_MS >= self.moonshine.short_pause_ms
+            and self._tail_wanted
+            and self._silent_frames * FRAME_MS >= self.moonshine.spec_pause_ms
         ):
+            self._tail_wanted = False
+            if self._spec is None and self._seg_voiced:
+                super().prepare_tail()
+        length = self._samples - self._seg_start
+        if not voiced and self._seg_voiced and self._soft_cut_due(length):
             self._cut(self._samples)
         elif length >= self.moonshine.max_segment_s * SAMPLE_RATE:
             if self._seg_voiced:
@@ -217,6 +279,14 @@ class MoonshineRecognizer(WhisperRecognizer):
             else:  # a long stretch of noise: start the next segment here
                 self._seg_start = self._samples
                 self._seg_voiced_frames = 0
+
+    def _soft_cut_due(self, length: int) -> bool:
+        """Whether the silence so far is a gap to cut a segment of ``length`` samples at."""
+        settings, silent_ms = self.moonshine, self._silent_frames * FRAME_MS
+        if length >= settings.firm_segment_s * SAMPLE_RATE:
+            return silent_ms >= settings.firm_pause_ms
+        soft = length >= settings.soft_segment_s * SAMPLE_RATE
+        return soft and silent_ms >= settings.short_pause_ms
 
     def finish_async(self) -> concurrent.futures.Future[Transcript]:
         """End the utterance now and return a future of its transcript.
@@ -237,6 +307,7 @@ class MoonshineRecognizer(WhisperRecognizer):
             self._jobs.append(self._submit(self._utterance()[self._lead() :], self._lead()))
         jobs = self._jobs
         self._jobs = []
+        self._note_tail(jobs)
         self._reset()
 
         def join() -> Transcript:
@@ -251,6 +322,22 @@ class MoonshineRecognizer(WhisperRecognizer):
     def finish(self) -> Transcript:
         """Decode what is left (or reuse the speculation) and join the segments in order."""
         return self.finish_async().result()
+
+    def _note_tail(self, jobs: list[_Job]) -> None:
+        """Record in ``last_tail`` how much decoding is left at the end of the utterance."""
+        audio = self._audio_s
+        pending = [j.future for j in jobs if not j.future.done()]
+        wasted_running = [f for f in self._wasted if not f.done()]
+        self.last_tail = {
+            "tail_jobs": float(len(pending) + len(wasted_running)),
+            "tail_audio_s": round(sum(audio.get(id(f), 0.0)
+                                      for f in pending + wasted_running), 2),
+            "tail_wasted_s": round(sum(audio.get(id(f), 0.0) for f in wasted_running), 2),
+            "wasted_s": round(sum(audio.get(id(f), 0.0) for f in self._wasted), 2),
+            "decoded_s": round(sum(audio.get(id(j.future), 0.0) for j in jobs), 2),
+        }
+        self._wasted = []
+        self._audio_s = {id(f): audio[id(f)] for f in pending + wasted_running if id(f) in audio}
 
     def close(self) -> None:
         """Stop the worker thread and the decoder process."""

@@ -72,6 +72,8 @@ class _Speculation:
     job: _Job
     start: int
     """Sample index in the utterance where the speculated tail begins."""
+    end: int = 0
+    """Sample index where it ends (the utterance's length when it was started)."""
 
 
 def _webrtc_speech_test(mode: int) -> SpeechTest:
@@ -247,8 +249,7 @@ class WhisperRecognizer(Recognizer):
             if self._spec is not None:
                 # The user resumed speaking: the speculated tail is no longer the tail.
                 _LOGGER.debug("speech resumed: discarding speculative tail")
-                self._spec.job.future.cancel()
-                self._spec = None
+                self._drop_spec()
             if self._seg_voiced_frames == 0:
                 self._seg_speech_start = self._samples - FRAME_SAMPLES
             self._seg_voiced_frames += 1
@@ -264,6 +265,12 @@ class WhisperRecognizer(Recognizer):
             and long_enough
         ):
             self._cut(self._samples)
+
+    def _drop_spec(self) -> None:
+        """Forget the speculated tail (cancelled if it has not started)."""
+        assert self._spec is not None
+        self._spec.job.future.cancel()
+        self._spec = None
 
     def _cut(self, end: int) -> None:
         """Hand the segment ending at sample ``end`` to the worker (or adopt the speculation)."""
@@ -285,7 +292,8 @@ class WhisperRecognizer(Recognizer):
         if self._spec is not None or not self._seg_voiced:
             return False
         tail = self._utterance()[self._lead() : self._samples]
-        self._spec = _Speculation(self._submit(tail, self._lead()), self._seg_start)
+        self._spec = _Speculation(self._submit(tail, self._lead()), self._seg_start,
+                                  self._samples)
         return True
 
     @property
