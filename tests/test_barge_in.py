@@ -8,6 +8,8 @@ continuation becomes part of the one answer, decided on again as a whole.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,22 +51,23 @@ class SlowSpeaker(Speaker):
         return Speech((np.sin(t / 5) * 5000).astype(np.int16), SAMPLE_RATE)
 
 
-@pytest.mark.slow
-def test_continuation_during_the_reply_joins_the_same_answer() -> None:
+def run_first_answer(
+    audio: Pcm, recognizer: Recognizer
+) -> tuple[VoiceSession, RecordingUI, NullPlayer, Path, list[dict[str, Any]]]:
+    """A real-time session whose greeting is answered with ``audio``, then the script ends."""
     source = PcmSource(realtime=True, after_end=AfterEnd.STOP)
     fed = {"done": False}
 
     def on_listen(stage: object, line: str) -> None:
         if not fed["done"]:  # the greeting's answer only; then the script runs out
             fed["done"] = True
-            source.feed(np.concatenate([quiet(0.3), voiced(1.0), quiet(1.6), voiced(1.0),
-                                        quiet(2.5)]))
+            source.feed(audio)
 
     ui = RecordingUI()
     player = NullPlayer(realtime=True)
     fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
     session = VoiceSession(
-        load_scenario_file(QUICK), source, player, SlowSpeaker(), LengthRecognizer(),
+        load_scenario_file(QUICK), source, player, SlowSpeaker(), recognizer,
         SessionStore(), ui,
         VoiceOptions(name="Jo", seed=1, vad="energy", endpoint=fast, headphones=True),
         on_listen=on_listen,
@@ -72,6 +75,14 @@ def test_continuation_during_the_reply_joins_the_same_answer() -> None:
     session.run()
     folder = next(SessionStore().root.iterdir())
     events = [json.loads(x) for x in (folder / "transcript.jsonl").read_text().splitlines()]
+    return session, ui, player, folder, events
+
+
+@pytest.mark.slow
+def test_continuation_during_the_reply_joins_the_same_answer() -> None:
+    session, ui, player, folder, events = run_first_answer(
+        np.concatenate([quiet(0.3), voiced(1.0), quiet(1.6), voiced(1.0), quiet(2.5)]),
+        LengthRecognizer())
     answers = [e for e in events if e["type"] == "answer"]
     assert [a["text"] for a in answers] == [f"{FIRST} {SECOND}"]  # one answer, both parts
     assert "((go on))" in ui.lines  # RecordingUI brackets notes
@@ -134,27 +145,9 @@ class SlowFirstPartRecognizer(LengthRecognizer):
 def test_going_on_before_the_reply_starts_says_nothing() -> None:
     """~6 s real time. The endpoint came, but the user went on while the reply was being made:
     no sample of it is played (nothing to stop), and the answer continues as one."""
-    source = PcmSource(realtime=True, after_end=AfterEnd.STOP)
-    fed = {"done": False}
-
-    def on_listen(stage: object, line: str) -> None:
-        if not fed["done"]:
-            fed["done"] = True
-            source.feed(np.concatenate([quiet(0.3), voiced(1.0), quiet(0.75), voiced(1.5),
-                                        quiet(2.5)]))
-
-    ui = RecordingUI()
-    player = NullPlayer(realtime=True)
-    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
-    session = VoiceSession(
-        load_scenario_file(QUICK), source, player, SlowSpeaker(), SlowFirstPartRecognizer(),
-        SessionStore(), ui,
-        VoiceOptions(name="Jo", seed=1, vad="energy", endpoint=fast, headphones=True),
-        on_listen=on_listen,
-    )
-    session.run()
-    folder = next(SessionStore().root.iterdir())
-    events = [json.loads(x) for x in (folder / "transcript.jsonl").read_text().splitlines()]
+    session, ui, player, _, events = run_first_answer(
+        np.concatenate([quiet(0.3), voiced(1.0), quiet(0.75), voiced(1.5), quiet(2.5)]),
+        SlowFirstPartRecognizer())
     answers = [e for e in events if e["type"] == "answer"]
     assert [a["text"] for a in answers] == [f"{FIRST} {SECOND}"]
     assert session.endpointer.barge_ins == 1
