@@ -291,12 +291,21 @@ class EspeakSpeaker(Speaker):
         worker = self._worker
         pieces = [text] if len(text) <= MAX_CHUNK else chunk_text(text)
 
-        def one(piece: str) -> Speech:
+        def once(piece: str) -> Speech:
             return worker.call(
                 lambda: worker.synth(piece, self._voice_id, rate, self._timeout),
                 # The worker enforces its own timeout; this one only catches a wedged thread.
                 timeout=self._timeout * 2 + 5.0,
             )
+
+        def one(piece: str) -> Speech:
+            clip = once(piece)
+            if not len(clip.samples) or not np.any(clip.samples):
+                # Seen once in a full test run: a complete WAV with no sound for a real line.
+                _LOGGER.warning("espeak-ng gave a silent clip for %r: synthesising it again",
+                                piece[:40])
+                clip = once(piece)
+            return clip
 
         clips = [one(piece) for piece in pieces]
         if len(clips) == 1:
