@@ -27,6 +27,7 @@ from voice_coach.interview.controller import (
     StageStart,
     Step,
 )
+from voice_coach.interview.expectations import expected_words
 from voice_coach.interview.language import (
     Command,
     is_affirmation,
@@ -55,20 +56,6 @@ from voice_coach.transcripts.store import SessionStore
 from voice_coach.tts.base import Speaker, Speech
 
 _LOGGER = logging.getLogger(__name__)
-
-EXPECTED_WORDS: dict[Stage, int] = {
-    Stage.GREETING: 15,
-    Stage.ICEBREAKERS: 6,
-    Stage.DISCUSSION: 25,
-    Stage.YOUR_QUESTIONS: 0,
-    Stage.WRAP_UP: 0,
-}
-"""Words before an answer may sound finished: discussion answers should develop an example,
-so a one-sentence start followed by a pause is a thinking pause, not the end. "How has your
-day been?" is answered in two sentences more often than in one (and a cut on the first answer
-costs the most); small talk is often one sentence, and waiting the thinking pause after every
-one costs more than it saves (bench/turns.py: icebreakers at 20 words cut 2 points fewer
-answers, but a finished 12-word answer then waits 3.5 s)."""
 
 THINKING_SECONDS: dict[Stage, float] = {
     Stage.GREETING: 3.5,
@@ -759,7 +746,7 @@ class VoiceSession:
                 self.on_listen(self.controller.stage, self._last_line)
             ep.reset()
             stage = self.controller.stage or Stage.GREETING
-            ep.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
+            ep.expect(self._expected_words(), THINKING_SECONDS.get(stage))
             self._command_hint, self._command_hint_text = None, ""
             vad.reset()
             recognizer.start()
@@ -867,7 +854,11 @@ class VoiceSession:
             self.endpointer.expect(0, COMMAND_PAUSE)
         else:
             stage = self.controller.stage or Stage.GREETING
-            self.endpointer.expect(EXPECTED_WORDS.get(stage, 0), THINKING_SECONDS.get(stage))
+            self.endpointer.expect(self._expected_words(), THINKING_SECONDS.get(stage))
+
+    def _expected_words(self) -> int:
+        """Words an answer to the last line should have before it may sound finished."""
+        return expected_words(self._last_line, self.controller.stage or Stage.GREETING)
 
     def _read(self, timeout: float) -> AudioChunk | None:
         """The next captured frame: those held during a slow tail first, in order."""
