@@ -257,3 +257,48 @@ def test_no_speech_timer_can_start_later_in_the_stream() -> None:
     ep.restart_no_speech_timer(1.5)  # listening began 1.5 s into the frames still queued
     assert feed(ep, "." * 80) == []  # 2.4 s
     assert kinds(feed(ep, "." * 4)) == [EventKind.NO_SPEECH]
+
+
+def test_talk_far_below_the_users_voice_is_no_barge_in() -> None:
+    """Background talkers (a cafe) are speech to the VAD, but ~20 dB below the user."""
+    ep = Endpointer()
+    feed(ep, "x" * 30, value=3000)
+    ep.set_hint(FINISHED)
+    feed(ep, [False] * frames_for(0.6))
+    assert ep.state is EndpointState.ENDED
+    assert feed(ep, "x" * 20, value=300) == []  # -20 dB: someone else
+    assert ep.state is EndpointState.ENDED and ep.barge_ins == 0
+    # The user going on a little softer than before (-6 dB) is still the user.
+    assert kinds(feed(ep, "x" * 4, value=1500)) == [EventKind.BARGE_IN]
+
+
+def test_level_gate_waits_to_know_the_voice_and_can_be_turned_off() -> None:
+    short = Endpointer()
+    feed(short, "x" * 5, value=3000)  # a one-word answer: too little to know the voice by
+    feed(short, [False] * frames_for(1.3))
+    assert short.state is EndpointState.ENDED
+    assert kinds(feed(short, "x" * 4, value=300)) == [EventKind.BARGE_IN]
+    off = Endpointer(EndpointConfig(barge_in_level_db=0))
+    feed(off, "x" * 30, value=3000)
+    off.set_hint(FINISHED)
+    feed(off, [False] * frames_for(0.6))
+    assert kinds(feed(off, "x" * 4, value=300)) == [EventKind.BARGE_IN]
+
+
+def test_a_new_user_needs_a_longer_answer_to_sound_finished() -> None:
+    """The first answers of a session (greeting, first small talk) want 1.6x the words."""
+    ep = Endpointer()
+    ep.expect(8)
+    assert ep.expected_words == 13
+    ep.set_hint(FINISHED)  # 11 words: enough for the question, not yet for a new user
+    assert ep.verdict() is Verdict.THINKING
+    for _ in range(2):  # two answers heard
+        feed(ep, "x" * 10)
+        ep.reset()
+    ep.expect(8)
+    ep.set_hint(FINISHED)
+    assert ep.expected_words == 8 and ep.verdict() is Verdict.FINISHED
+    known = Endpointer()
+    known.set_patience(2.0, 12)  # heard in an earlier session: not new
+    known.expect(8)
+    assert known.expected_words == 8

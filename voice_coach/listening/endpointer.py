@@ -133,6 +133,12 @@ class EndpointConfig:
     barge_in_voiced: int = 4
     """Voiced frames in that window for a barge-in: stricter than a resume, since the
     interviewer's residual echo may be in the frames (0 turns barge-in off)."""
+    barge_in_level_db: float = 10.0
+    """A frame after the endpoint counts toward a barge-in only when it is at most this many
+    dB below the user's voice in this answer (its median voiced frame; 0: any level). Silero
+    calls background talkers speech: in a cafe or at an event they are ~20 dB below a voice
+    at the desk, and without this they "went on" after one answer in five (bench/turns.py,
+    babble at -20 dB), stopping the interviewer mid-reply."""
     pre_roll: float = 0.6
     """Audio kept from before the first voiced frame, so the first syllable is not lost (a
     quiet onset - "h", "f", a soft vowel - is voiced 0.3-0.5 s before the VAD says so)."""
@@ -172,6 +178,13 @@ class EndpointConfig:
     patience_words: float = 1.25
     """...and an answer needs this many times the words it had when it was cut to sound
     finished (people who pause after a complete sentence go on to develop it)."""
+    cold_start_answers: int = 2
+    """Answers the endpointer hears before it trusts the question's length alone...
+    """
+    cold_start_words: float = 1.6
+    """...until then an answer must be this many times as long to sound finished. Nothing is
+    known of a new user yet, and a cut on the first answer costs the most: in the benchmark,
+    two thirds of the cuts were each session's first (the greeting and the first small talk)."""
     no_speech_timeout: float = 8.0
     """Silence before any speech after which the turn gives up (NO_SPEECH)."""
     max_length: float = 120.0
@@ -179,6 +192,14 @@ class EndpointConfig:
     continuation_cues: frozenset[str] = field(default=CONTINUATION_CUES)
     hold_cues: tuple[str, ...] = HOLD_CUES
     sample_rate: int = SAMPLE_RATE
+
+
+def frame_level(frame: Pcm) -> float:
+    """A frame's level in dB (RMS of int16 samples; 0 for digital silence)."""
+    if len(frame) == 0:
+        return 0.0
+    rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2)))
+    return 20.0 * math.log10(rms + 1.0)
 
 
 def _ends_with_hold(words: list[str], cues: tuple[str, ...]) -> bool:
@@ -282,11 +303,15 @@ class Endpointer:
         """Words this user's answers need before they can sound finished, raised likewise."""
         self.barge_ins = 0
         """Barge-ins seen since the endpointer was made (the session)."""
+        self.answers = 0
+        """Turns with speech heard since the endpointer was made (counted at ``reset``)."""
         self._uses_model = False
         self.reset()
 
     def reset(self) -> None:
         """Forget the turn: the next frame starts a new turn at time 0 (patience is kept)."""
+        if getattr(self, "speech_start", None) is not None:  # (the first reset: no turn yet)
+            self.answers += 1
         self.state = EndpointState.QUIET
         self._samples_seen = 0
         self._hint = ""
@@ -300,6 +325,8 @@ class Endpointer:
         self._utterance: list[Pcm] = []
         self._after_end: list[Pcm] = []
         self._barge: deque[tuple[bool, float]] = deque()
+        self._voice_levels: list[float] = []
+        self._voice_ref: float | None = None
         self._resume_run = 0
         self._resume_from = 0.0
         self._pause_start = 0.0
@@ -345,6 +372,9 @@ class Endpointer:
         """Start from a stored per-user patience (from an earlier session)."""
         self.patience = max(0.0, min(self.config.max_patience, seconds))
         self.min_words = max(0, min_words)
+        if self.patience or self.min_words:
+            # A user heard in an earlier session is no longer new.
+            self.answers = max(self.answers, self.config.cold_start_answers)
 
     def restart_no_speech_timer(self, at: float | None = None) -> None:
         """Count the no-speech timeout from stream time ``at`` (default: now)."""
@@ -355,9 +385,16 @@ class Endpointer:
         """The model verdict in use for the current pause."""
         return self._probability
 
+    @property
+    def expected_words(self) -> int:
+        """Words the answer needs to sound finished: the question's, more for a new user."""
+        if self.answers < self.config.cold_start_answers:
+            return math.ceil(self._expected_words * self.config.cold_start_words)
+        return self._expected_words
+
     def verdict(self) -> Verdict:
         """What the evidence says now."""
-        return judge(self._hint, self.config, self._expected_words, self._probability,
+        return judge(self._hint, self.config, self.expected_words, self._probability,
                      self.min_words)
 
     def silence_needed(self) -> float:
@@ -380,16 +417,32 @@ class Endpointer:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(self._after_end)
 
-    def process(self, frame: Pcm, is_speech: bool) -> list[EndpointEvent]:
-        """Advance by one frame; returns the events it caused (usually none)."""
+    def process(self, frame: Pcm, is_speech: bool,
+                level_db: float | None = None) -> list[EndpointEvent]:
+        """Advance by one frame; returns the events it caused (usually none).
+
+        ``level_db``: the frame's level (``frame_level``), when the frame given is a stand-in.
+        """
         start = self.now
         self._samples_seen += len(frame)
         if self.state is EndpointState.ENDED:
+            if is_speech and not self._near(frame, level_db):
+                is_speech = False  # speech, but far below this user's voice: someone else
             return self._after_endpoint(frame, is_speech, start)
         if self.state in (EndpointState.QUIET, EndpointState.STARTING):
             return self._before_speech(frame, is_speech, start)
         self._utterance.append(frame)
+        if is_speech and self.state is EndpointState.SPEAKING and self.config.barge_in_level_db:
+            self._voice_levels.append(frame_level(frame) if level_db is None else level_db)
         return self._during_speech(is_speech, start)
+
+    def _near(self, frame: Pcm, level_db: float | None) -> bool:
+        """Whether a voiced frame after the endpoint is loud enough to be this user."""
+        margin = self.config.barge_in_level_db
+        if not margin or self._voice_ref is None:
+            return True
+        level = frame_level(frame) if level_db is None else level_db
+        return level >= self._voice_ref - margin
 
     def _before_speech(self, frame: Pcm, is_speech: bool, start: float) -> list[EndpointEvent]:
         cfg = self.config
@@ -473,6 +526,9 @@ class Endpointer:
         return events
 
     def _end(self) -> None:
+        # Too few voiced frames to know the voice (a one-word answer): any level counts.
+        levels = self._voice_levels
+        self._voice_ref = float(np.median(levels)) if len(levels) >= 10 else None
         self.state = EndpointState.ENDED
         self.end_time = self.now
         self._end_words = len(_WORD.findall(self._hint.lower()))
