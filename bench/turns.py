@@ -57,14 +57,16 @@ from _speech import (
 )
 
 from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE, frames
+from voice_coach.interview.expectations import EXPECTED_WORDS, expected_words
 from voice_coach.interview.stages import Stage
 from voice_coach.listening.endpointer import (
     EndpointConfig,
     Endpointer,
     EventKind,
+    frame_level,
 )
 from voice_coach.listening.vad import create_vad
-from voice_coach.session.voice import EXPECTED_WORDS, THINKING_SECONDS
+from voice_coach.session.voice import THINKING_SECONDS
 
 PAUSES = (0.6, 1.5, 2.0, 2.5, 3.0)
 SESSION_STAGES = (
@@ -231,6 +233,16 @@ class Features:
         self.flags[answer.key] = np.packbits(flags).tobytes().hex()
         return flags
 
+    def levels(self, answer: Answer) -> np.ndarray:
+        """Each frame's level in dB (``frame_level``; whole dB, cached like the VAD flags)."""
+        key = "level:" + answer.key
+        packed = self.flags.get(key)
+        if packed is None:
+            levels = np.array([round(frame_level(f)) for f in frames(answer.audio,
+                                                                        FRAME_SAMPLES)])
+            packed = self.flags[key] = np.clip(levels, 0, 255).astype(np.uint8).tobytes().hex()
+        return np.frombuffer(bytes.fromhex(packed), np.uint8).astype(float)
+
     def voiced_extent(self, sentence: Sentence) -> tuple[float, float]:
         """First and last second of a clean clip that the VAD calls speech (its words)."""
         key = "extent:" + hashlib.sha1(sentence.pcm.tobytes()).hexdigest()[:20]
@@ -292,6 +304,8 @@ class Outcome:
     end_info: str = ""
     cut_at: list[str] = field(default_factory=list)
     """Verdict, words heard and model probability at each cut (for --details)."""
+    expected: int = 0
+    """Words the question wanted (``expected_words`` of the question asked)."""
     stored_span: tuple[float, float] = (0.0, 0.0)
     stored: np.ndarray | None = None
     whole: np.ndarray | None = None
@@ -299,7 +313,7 @@ class Outcome:
 
 
 def run_answer(answer: Answer, ep: Endpointer, feats: Features,
-               args: argparse.Namespace) -> Outcome:
+               args: argparse.Namespace, expected: int) -> Outcome:
     """Feed one answer through VAD + endpointer (+ model); the endpointer keeps listening
     for REPLY_S after each endpoint, like the never-deaf session loop.
 
@@ -307,25 +321,26 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
     endpointer is fed silent frames of the right length with them (it keeps frames but never
     looks at their samples), and the stored span is cut from the real audio when needed."""
     ep.reset()
-    ep.expect(args.expected_words.get(answer.stage, 0),
-              args.thinking_seconds.get(answer.stage))
+    ep.expect(expected, args.thinking_seconds.get(answer.stage))
     flags = feats.vad_flags(answer)
+    levels = feats.levels(answer)
     answer.voiced = []
     for s, (a, _) in zip(answer.sentences, answer.spans, strict=True):
         v0, v1 = feats.voiced_extent(s)
         answer.voiced.append((a + v0, a + v1))
     out = Outcome(answer.pause, answer.stage.value, "", "", False, len(answer.spans) - 1)
     out.finished_end = bool(re.search(r"[.!?]$", answer.sentences[-1].text.strip()))
+    out.expected = expected
     pending: list[tuple[float, float | None]] = []
     end_at: float | None = None
     last_start_t, last_end_t = answer.spans[-1]
     counted = False
-    for is_speech in flags:
+    for is_speech, level in zip(flags, levels, strict=True):
         t = ep.now
         ep.set_hint(oracle_hint(answer, t, args.hint_latency))
         if pending and t >= pending[0][0]:
             ep.set_turn_probability(pending.pop(0)[1])
-        events = ep.process(_SILENT_FRAME, bool(is_speech))
+        events = ep.process(_SILENT_FRAME, bool(is_speech), float(level))
         for e in events:
             if e.kind is EventKind.TURN_CHECK:
                 start = round((ep.utterance_start or 0.0) * SAMPLE_RATE)
@@ -394,6 +409,23 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
     return out
 
 
+def stage_questions(folder: Path) -> dict[Stage, list[str]]:
+    """Every question the shipped scenarios ask in each stage: prompts, fit questions and
+    follow-ups ({phrase} and the other placeholders filled with plain words)."""
+    import tomllib
+
+    fill = {"phrase": "that", "name": "Sam", "interviewer": "Alex", "company": "Acme",
+            "role": "the project"}
+    out: dict[Stage, list[str]] = {}
+    for path in sorted(folder.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for key, st in data.get("stages", {}).items():
+            lines = [*st.get("prompts", []), *st.get("fit_questions", []),
+                     *(f["prompt"] for f in st.get("followups", []))]
+            out.setdefault(Stage(key), []).extend(q.format(**fill) for q in lines)
+    return out
+
+
 def deletions(ref: list[str], hyp: list[str]) -> int:
     """Reference words missing from the hypothesis (edit-distance alignment)."""
     n, m = len(ref), len(hyp)
@@ -431,6 +463,10 @@ def summarise(rows: list[Outcome]) -> dict[str, Any]:
                 st: round(sum(1 for r in cut if r.stage == st)
                           / max(1, sum(1 for r in sel if r.stage == st)), 2)
                 for st in sorted({r.stage for r in sel})},
+            "cut_rate_by_expected_words": {
+                str(w): round(sum(1 for r in cut if r.expected == w)
+                              / max(1, sum(1 for r in sel if r.expected == w)), 2)
+                for w in sorted({r.expected for r in sel})},
             "audible_cut_rate": round(sum(1 for r in sel if r.audible_cuts) / len(sel), 3),
             "cuts": sum(r.cuts for r in sel),
             "recovered": round(sum(min(r.recovered, r.cuts) for r in cut) / max(1, sum(
@@ -472,7 +508,10 @@ def main() -> None:
                         help="write every smart-turn check (mid-answer or end) as JSON lines")
     parser.add_argument("--details", action="store_true", help="one line per answer on stderr")
     parser.add_argument("--expected", default="{}",
-                        help='JSON overrides of the words each stage expects ({"discussion": 30})')
+                        help='JSON overrides of the words each stage expects ({"discussion": 30})'
+                             " (with --per-stage)")
+    parser.add_argument("--per-stage", action="store_true",
+                        help="each stage's fixed expected length, not the question's")
     args = parser.parse_args()
     args.expected_words = {**EXPECTED_WORDS, **{Stage(k): int(v) for k, v in json.loads(
         args.expected).items()}}
@@ -501,6 +540,10 @@ def main() -> None:
               "VOICE_COACH_SMART_TURN=FILE): measuring without it", file=sys.stderr)
     rows: list[Outcome] = []
     rng = np.random.default_rng(11)
+    # Each answer answers a question the scenarios ask in its stage; its own generator keeps
+    # the answers themselves (and so the feature cache) the same as without questions.
+    questions = stage_questions(Path(__file__).resolve().parent.parent / "prompts")
+    qrng = np.random.default_rng(5)
     for voice, pool in voices.items():
         if len(pool) < 2:
             continue
@@ -522,7 +565,11 @@ def main() -> None:
                         answer = Answer([pool[i] for i in idx], pause, stage, voice)
                         build_answer(answer, noise, seed=session * 100 + k, talkers=talkers)
                         n_checks = len(CHECKS)
-                        res = run_answer(answer, ep, feats, args)
+                        asked = questions.get(stage) or [""]
+                        question = asked[int(qrng.integers(0, len(asked)))]
+                        expected = (args.expected_words.get(stage, 0) if args.per_stage
+                                    else expected_words(question, stage))
+                        res = run_answer(answer, ep, feats, args, expected)
                         for c in CHECKS[n_checks:]:
                             c["voice"] = voice
                         res.voice, res.noise, res.tuned = voice, noise.name, voice in tuned
@@ -530,7 +577,8 @@ def main() -> None:
                         if args.details:
                             print(f"{voice} {noise.name} {pause} {stage.value}: "
                                   f"{len(answer.spans)} parts, cuts {res.cuts}, barge-ins "
-                                  f"{res.recovered}, lost {res.words_lost:.1f}, delay "
+                                  f"{res.recovered}, lost {res.words_lost:.1f}, wants "
+                                  f"{res.expected}w, delay "
                                   f"{res.reply_delay}, {res.verdict} {res.end_info}, patience "
                                   f"{res.patience:.2f}/{ep.min_words} {' '.join(res.cut_at)}",
                                   file=sys.stderr)
@@ -586,7 +634,8 @@ def main() -> None:
         "vad": args.vad,
         "adapt": not args.no_adapt,
         "config": json.loads(args.config),
-        "expected_words": {k.value: v for k, v in args.expected_words.items()},
+        "expected_words": ({k.value: v for k, v in args.expected_words.items()}
+                           if args.per_stage else "per question (expected_words)"),
         "thinking_seconds": {k.value: v for k, v in args.thinking_seconds.items()},
         "audible_after_s": args.audible_after,
         "all": summarise(rows),
