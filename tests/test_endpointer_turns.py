@@ -290,7 +290,7 @@ def test_a_new_user_needs_a_longer_answer_to_sound_finished() -> None:
     ep = Endpointer()
     ep.expect(8)
     assert ep.expected_words == 13
-    ep.set_hint(FINISHED)  # 11 words: enough for the question, not yet for a new user
+    ep.set_hint(FINISHED)  # 12 words: enough for the question, not yet for a new user
     assert ep.verdict() is Verdict.THINKING
     for _ in range(2):  # two answers heard
         feed(ep, "x" * 10)
@@ -302,3 +302,26 @@ def test_a_new_user_needs_a_longer_answer_to_sound_finished() -> None:
     known.set_patience(2.0, 12)  # heard in an earlier session: not new
     known.expect(8)
     assert known.expected_words == 8
+
+
+def test_a_pause_after_a_sentence_that_the_user_went_on_from_teaches_patience() -> None:
+    """Waited through (short for the question) and went on: a thinker, like a barge-in."""
+    ep = Endpointer()
+    ep.expect(25, 3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED)  # 12 words: short for the question, so the wait is 3.5 s
+    events = feed(ep, [False] * frames_for(1.5) + [True] * 3)
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.SPEECH_RESUME]
+    assert ep.patience == pytest.approx(1.5 + 0.4, abs=2 * FRAME_S)
+    assert ep.min_words == 14  # 1.1x the words before the pause
+    assert ep.barge_ins == 0
+
+
+@pytest.mark.parametrize("hint", ["I worked on the billing system and", "Yes."])
+def test_pauses_mid_sentence_or_after_a_word_teach_nothing(hint: str) -> None:
+    ep = Endpointer()
+    ep.expect(25, 3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint(hint)
+    feed(ep, [False] * frames_for(2.0) + [True] * 3)
+    assert ep.patience == 0 and ep.min_words == 0

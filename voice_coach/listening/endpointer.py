@@ -178,6 +178,12 @@ class EndpointConfig:
     patience_words: float = 1.25
     """...and an answer needs this many times the words it had when it was cut to sound
     finished (people who pause after a complete sentence go on to develop it)."""
+    learn_pause: float = 1.0
+    """A pause at least this long after a complete sentence, that the user then went on from
+    (waited through, not cut), teaches the same as a barge-in: this user thinks between
+    sentences, so their patience and words needed rise (0: learn from barge-ins only)."""
+    learn_pause_words: float = 1.1
+    """...the words needed becoming this many times the words before that pause."""
     cold_start_answers: int = 2
     """Answers the endpointer hears before it trusts the question's length alone...
     """
@@ -498,6 +504,7 @@ class Endpointer:
                 self._resume_from = start
             self._resume_run += 1
             if self._resume_run >= cfg.resume_voiced:
+                self._learn_from_pause(self._resume_from - self._pause_start)
                 self.state = EndpointState.SPEAKING
                 self.last_voice_time = self.now
                 self._probability = None
@@ -524,6 +531,19 @@ class Endpointer:
                           self.now - self._pause_start, self.verdict().value, self._probability)
             events.append(EndpointEvent(EventKind.ENDPOINT, self.now, EndReason.SILENCE))
         return events
+
+    def _learn_from_pause(self, gap: float) -> None:
+        """The user went on after ``gap`` s: after a complete sentence, a thinker's pause."""
+        cfg = self.config
+        if not cfg.learn_pause or gap < cfg.learn_pause:
+            return
+        words = _WORD.findall(self._hint.lower())
+        if len(words) < cfg.finished_min_words or not _SENTENCE_END.search(self._hint):
+            return  # mid-sentence or after "and": any speaker pauses there
+        self.patience = min(cfg.max_patience, max(self.patience, gap + cfg.patience_margin))
+        self.min_words = max(self.min_words, math.ceil(len(words) * cfg.learn_pause_words))
+        _LOGGER.debug("went on after a %.2f s pause after a sentence: patience %.2f s, %d words",
+                      gap, self.patience, self.min_words)
 
     def _end(self) -> None:
         # Too few voiced frames to know the voice (a one-word answer): any level counts.
