@@ -309,3 +309,29 @@ def test_long_speech_is_cut_at_short_gaps_while_the_user_speaks() -> None:
     assert result.text == "segment 1 segment 2"
     assert len(model.calls) == 2 and 3.5 < model.calls[0] < 4.0
     rec.close()
+
+
+def test_speech_parts_split_at_long_silences_and_trim_the_lead() -> None:
+    from voice_coach.stt.moonshine_engine import speech_parts
+
+    v = [False] * 40 + [True] * 10 + [False] * 5 + [True] * 5 + [False] * 30 + [True] * 20
+    # 40 frames of silence trimmed to 6 before the speech; a 5-frame gap is no split; a
+    # 30-frame one is (the first part keeps 6 frames after its last voiced frame).
+    assert speech_parts(v, keep=6, gap=26) == [(34, 66), (84, 110)]
+    assert speech_parts([False] * 10, keep=6, gap=26) == [(0, 10)]  # no speech: as it is
+    assert speech_parts([True] * 10 + [False] * 3, keep=6, gap=26) == [(0, 13)]
+
+
+def test_speech_after_a_scrap_and_a_long_pause_is_decoded_on_its_own() -> None:
+    """A segment that begins with the end of a word, then a 2 s pause, then a sentence:
+    the model is given the sentence from just before it, and the scrap apart."""
+    from voice_coach.stt.moonshine_engine import MoonshineRecognizer
+
+    model = _ScriptedModel()
+    rec = MoonshineRecognizer(model=model, is_speech=lambda f: bool(np.abs(f).max() > 1000))  # type: ignore[arg-type]
+    audio = np.concatenate([_loud(0.15), np.zeros(32000, np.int16), _loud(3.0)])
+    words = rec._decode(audio, 10.0)
+    assert len(model.calls) == 2
+    assert model.calls[1] == pytest.approx(3.0 + 0.2, abs=0.05)  # 0.2 s of lead, not 2 s
+    assert words[-1].start >= 10.0 + 2.1  # the sentence's words are placed after the pause
+    rec.close()

@@ -82,6 +82,9 @@ class MoonshineSettings:
     """A segment with less voiced audio is noise (a click, a breath) and is never decoded."""
     lead_ms: int = 200
     """Silence kept before the first voiced frame."""
+    split_silence_ms: int = 800
+    """Silence inside a segment at which it is decoded as two (Moonshine drops speech after
+    ~1 s of silence that follows a scrap of a word; at 0.6 s it still heard it)."""
     spec_pause_ms: int = 120
     """Silence (by this recognizer's own VAD) before a requested speculative tail starts: the
     tail then ends in a gap between words, so if the user goes on, the decode already under
@@ -100,6 +103,24 @@ class MoonshineSettings:
             min_voiced_ms=self.min_voiced_ms,
             lead_ms=self.lead_ms,
         )
+
+
+def speech_parts(voiced: list[bool], keep: int, gap: int) -> list[tuple[int, int]]:
+    """Frame ranges to decode apart: stretches of speech split at ``gap`` unvoiced frames or
+    more, each from ``keep`` frames before its first voiced frame (the last to the end)."""
+    firsts: list[int] = []
+    lasts: list[int] = []
+    for i, v in enumerate(voiced):
+        if not v:
+            continue
+        if not lasts or i - lasts[-1] > gap:
+            firsts.append(i)
+            lasts.append(i)
+        lasts[-1] = i
+    if not firsts:
+        return [(0, len(voiced))]
+    ends = [min(len(voiced), last + 1 + keep) for last in lasts[:-1]] + [len(voiced)]
+    return [(max(0, first - keep), end) for first, end in zip(firsts, ends, strict=True)]
 
 
 Progress = Callable[[bool], None]
@@ -216,17 +237,24 @@ class MoonshineRecognizer(WhisperRecognizer):
         words: list[Word] = []
         for start in range(0, len(samples), int(MAX_SECONDS * SAMPLE_RATE)):
             piece = samples[start : start + int(MAX_SECONDS * SAMPLE_RATE)]
-            text = self._model.transcribe(piece)
             voiced = [
                 self._worker_speech(piece[i : i + FRAME_SAMPLES])
                 for i in range(0, len(piece) - FRAME_SAMPLES + 1, FRAME_SAMPLES)
             ]
-            spans = voiced_spans(voiced, FRAME_MS / 1000)
-            shift = offset + start / SAMPLE_RATE
-            words.extend(
-                Word(w.text, round(w.start + shift, 3), round(w.end + shift, 3))
-                for w in spread_words(text, spans, len(piece) / SAMPLE_RATE)
-            )
+            # Moonshine returns nothing at all for speech that follows 0.5-1 s of silence or
+            # quiet noise, alone or after a scrap of a word (seen live: a segment cut inside
+            # "ill-disposed," kept the word's last 150 ms, then a 2 s thinking pause, then a
+            # whole sentence: all lost). Each stretch of speech is decoded from just before it.
+            for a, b in speech_parts(voiced, self.moonshine.lead_ms // FRAME_MS,
+                                     self.moonshine.split_silence_ms // FRAME_MS):
+                part = piece[a * FRAME_SAMPLES : b * FRAME_SAMPLES if b < len(voiced) else None]
+                text = self._model.transcribe(part)
+                spans = voiced_spans(voiced[a:b], FRAME_MS / 1000)
+                shift = offset + (start + a * FRAME_SAMPLES) / SAMPLE_RATE
+                words.extend(
+                    Word(w.text, round(w.start + shift, 3), round(w.end + shift, 3))
+                    for w in spread_words(text, spans, len(part) / SAMPLE_RATE)
+                )
         self.decode_seconds += time.perf_counter() - began
         return words
 
