@@ -1,0 +1,149 @@
+"""Real people with thinking pauses, live: `voice-coach practice` on virtual devices.
+
+The check of issue #11 as a new user would run it: answers made of two or three clips of real
+recorded speech (the LibriVox readers in ``tests/data/real_speech``) with 1.5-2.5 s thinking
+pauses between them are played into a virtual microphone (PulseAudio null sinks) whenever the
+interviewer listens, with the default recogniser and the coffee-chat scenario. The
+interviewer's speech goes to a virtual speaker that is not heard back (headphones). Reports,
+per answer, whether it was cut (stored as more than one answer, or missing the last part's
+words) and the delay from the answer's last word to the interviewer's next line.
+
+Usage: python bench/live_pauses.py [--answers N] [--pause S] [--engine E]
+Needs pulseaudio, pulseaudio-utils (``./bootstrap.sh test`` installs them). Prints one JSON
+object, then a line starting with ``summary``. About 20 s an answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import machine
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.support.virtual_audio import VirtualAudio  # noqa: E402
+from voice_coach.audio.format import SAMPLE_RATE, read_audio, write_wav  # noqa: E402
+
+_WORD = re.compile(r"[a-z']+")
+
+
+def clips(folder: Path) -> list[tuple[str, str, np.ndarray]]:
+    """(reader, text, audio) of each answer-sized LibriVox clip, in reading order."""
+    out = []
+    for line in (folder / "transcripts.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        name, text = line.split("\t")[:2]
+        if name.startswith("librivox_"):
+            out.append((name.rsplit("_", 1)[0], text, read_audio(folder / name)))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--answers", type=int, default=6)
+    parser.add_argument("--pause", type=float, default=None,
+                        help="every thinking pause this long (default: 1.5-2.5 s at random)")
+    parser.add_argument("--engine", default="auto")
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    pool = clips(REPO / "tests" / "data" / "real_speech")
+    readers = sorted({r for r, _, _ in pool})
+    work = Path(tempfile.mkdtemp(prefix="vc-live-"))
+    home = work / "home"
+    played: list[dict[str, object]] = []
+    with VirtualAudio(work / "va") as va:
+        env = dict(va.env)
+        env.update(VOICE_COACH_HOME=str(home),
+                   PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", ""))
+                                              if p))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "voice_coach", "-v", "practice", "--name", "Jane",
+             "--seed", "1", "--engine", args.engine, "--headphones"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        events: queue.Queue[float] = queue.Queue()
+        lines: list[str] = []
+
+        def read() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                lines.append(line)
+                if "listening for an answer" in line:
+                    events.put(time.monotonic())
+
+        threading.Thread(target=read, daemon=True).start()
+        threading.Thread(target=lambda: proc.stdout and proc.stdout.read(), daemon=True).start()
+        try:
+            for k in range(args.answers):
+                events.get(timeout=120)
+                time.sleep(0.5)
+                reader = readers[k % len(readers)]
+                mine = [c for c in pool if c[0] == reader]
+                n = min(len(mine), 2 + int(rng.integers(0, 2)))
+                first = int(rng.integers(0, len(mine) - n + 1))
+                parts = mine[first:first + n]
+                pauses = [args.pause or float(rng.uniform(1.5, 2.5)) for _ in parts[1:]]
+                audio = [np.zeros(SAMPLE_RATE // 4, np.int16)]
+                for i, (_, _, pcm) in enumerate(parts):
+                    if i:
+                        audio.append(np.zeros(int(pauses[i - 1] * SAMPLE_RATE), np.int16))
+                    audio.append(pcm)
+                wav = work / f"answer{k}.wav"
+                write_wav(wav, np.concatenate(audio))
+                va.play_into_mic(wav)
+                played.append({"reader": reader, "parts": [t for _, t, _ in parts],
+                               "pauses": [round(p, 2) for p in pauses], "ended": time.monotonic()})
+            events.get(timeout=120)  # the reply to the last answer
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    folder = sorted((home / "sessions").glob("*"))[-1]
+    stored = [json.loads(x) for x in (folder / "transcript.jsonl").read_text().splitlines()
+              if x.strip()]
+    answers = [e for e in stored if e.get("type") == "answer" and e.get("text")]
+    results = []
+
+    def has(part: str, text: str) -> bool:
+        """Most of a part's words are in the stored text."""
+        words = set(_WORD.findall(part.lower()))
+        return len(words & set(_WORD.findall(text.lower()))) >= 0.6 * len(words)
+
+    # Stored answers pair with played ones in order; a cut stores more answers than played.
+    for k, p in enumerate(played):
+        parts = [str(x) for x in p["parts"]]  # type: ignore[attr-defined]
+        text = str(answers[k]["text"]) if k < len(answers) else ""
+        latency = answers[k].get("latency", {}) if k < len(answers) else {}
+        results.append({**{k2: v for k2, v in p.items() if k2 != "ended"}, "stored": text,
+                        "parts_heard": [has(x, text) for x in parts],
+                        "cut": len(answers) != len(played) or not all(has(x, text)
+                                                                     for x in parts),
+                        "latency": latency})
+    delays = [r["latency"].get("from_voice") for r in results
+              if isinstance(r["latency"], dict) and r["latency"].get("from_voice") is not None]
+    (work / "voice-coach.log").write_text("".join(lines))
+    report = {"machine": machine(), "engine": args.engine, "answers": results,
+              "log": str(work / "voice-coach.log"),
+              "reply_from_last_word_s": sorted(delays),
+              "cut": sum(r["cut"] for r in results), "played": len(results),
+              "stored_answers": len(answers), "session": str(folder)}
+    print(json.dumps(report, indent=2))
+    print(f"summary {report['cut']} of {len(results)} answers cut; "
+          f"{len(answers)} answers stored for {len(results)} played")
+
+
+if __name__ == "__main__":
+    main()
