@@ -314,12 +314,15 @@ def test_long_speech_is_cut_at_short_gaps_while_the_user_speaks() -> None:
 def test_speech_parts_split_at_long_silences_and_trim_the_lead() -> None:
     from voice_coach.stt.moonshine_engine import speech_parts
 
-    v = [False] * 40 + [True] * 10 + [False] * 5 + [True] * 5 + [False] * 30 + [True] * 20
+    v = [False] * 40 + [True] * 5 + [False] * 5 + [True] * 4 + [False] * 30 + [True] * 20
     # 40 frames of silence trimmed to 6 before the speech; a 5-frame gap is no split; a
-    # 30-frame one is (the first part keeps 6 frames after its last voiced frame).
-    assert speech_parts(v, keep=6, gap=26) == [(34, 66), (84, 110)]
-    assert speech_parts([False] * 10, keep=6, gap=26) == [(0, 10)]  # no speech: as it is
-    assert speech_parts([True] * 10 + [False] * 3, keep=6, gap=26) == [(0, 13)]
+    # 30-frame one after a scrap (14 frames long) is (the scrap keeps 6 frames after it).
+    assert speech_parts(v, keep=6, gap=26, scrap=15) == [(34, 60), (78, 104)]
+    # After real speech (20 voiced frames), the same pause keeps its context.
+    v = [True] * 20 + [False] * 30 + [True] * 20
+    assert speech_parts(v, keep=6, gap=26, scrap=15) == [(0, 70)]
+    assert speech_parts([False] * 10, keep=6, gap=26, scrap=15) == [(0, 10)]  # no speech
+    assert speech_parts([True] * 10 + [False] * 3, keep=6, gap=26, scrap=15) == [(0, 13)]
 
 
 def test_speech_after_a_scrap_and_a_long_pause_is_decoded_on_its_own() -> None:

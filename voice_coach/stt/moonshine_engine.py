@@ -83,8 +83,15 @@ class MoonshineSettings:
     lead_ms: int = 200
     """Silence kept before the first voiced frame."""
     split_silence_ms: int = 800
-    """Silence inside a segment at which it is decoded as two (Moonshine drops speech after
-    ~1 s of silence that follows a scrap of a word; at 0.6 s it still heard it)."""
+    """Silence after a scrap of speech (``scrap_ms``) at which a segment is decoded as two:
+    Moonshine drops the speech after ~1 s of silence that follows the end of a word (at
+    0.6 s it still heard it). After more speech, a pause costs nothing and is kept: splitting
+    there lost context ("the string of hope")."""
+    max_lead_ms: int = 450
+    """Silence before the first speech that is left in (more is cut to ``lead_ms``): from
+    0.5 s of quiet noise on, Moonshine heard nothing after it."""
+    scrap_ms: int = 450
+    """Speech spanning less than this is a scrap (a word's end left by a cut, a click)."""
     spec_pause_ms: int = 120
     """Silence (by this recognizer's own VAD) before a requested speculative tail starts: the
     tail then ends in a gap between words, so if the user goes on, the decode already under
@@ -105,22 +112,28 @@ class MoonshineSettings:
         )
 
 
-def speech_parts(voiced: list[bool], keep: int, gap: int) -> list[tuple[int, int]]:
-    """Frame ranges to decode apart: stretches of speech split at ``gap`` unvoiced frames or
-    more, each from ``keep`` frames before its first voiced frame (the last to the end)."""
-    firsts: list[int] = []
-    lasts: list[int] = []
+def speech_parts(voiced: list[bool], keep: int, gap: int, scrap: int,
+                 max_lead: int | None = None) -> list[tuple[int, int]]:
+    """Frame ranges to decode apart, each from ``keep`` frames before its first voiced frame
+    (the last to the end): a scrap of speech (spanning under ``scrap`` frames) followed by
+    ``gap`` unvoiced frames or more is split from what follows; longer speech keeps its
+    context across pauses."""
+    parts: list[list[int]] = []  # [first voiced frame, last voiced frame]
     for i, v in enumerate(voiced):
         if not v:
             continue
-        if not lasts or i - lasts[-1] > gap:
-            firsts.append(i)
-            lasts.append(i)
-        lasts[-1] = i
-    if not firsts:
+        if not parts or (i - parts[-1][1] > gap and parts[-1][1] - parts[-1][0] < scrap):
+            parts.append([i, i])
+        parts[-1][1] = i
+    if not parts:
         return [(0, len(voiced))]
-    ends = [min(len(voiced), last + 1 + keep) for last in lasts[:-1]] + [len(voiced)]
-    return [(max(0, first - keep), end) for first, end in zip(firsts, ends, strict=True)]
+    ends = [min(len(voiced), p[1] + 1 + keep) for p in parts[:-1]] + [len(voiced)]
+    # A lead of up to ``max_lead`` frames (default twice ``keep``) is left as it is: a few
+    # frames more or less of it change words ("spring" heard as "string").
+    max_lead = 2 * keep if max_lead is None else max_lead
+    starts = [0 if parts[0][0] <= max_lead else parts[0][0] - keep,
+              *(p[0] - keep for p in parts[1:])]
+    return list(zip(starts, ends, strict=True))
 
 
 Progress = Callable[[bool], None]
@@ -244,9 +257,12 @@ class MoonshineRecognizer(WhisperRecognizer):
             # Moonshine returns nothing at all for speech that follows 0.5-1 s of silence or
             # quiet noise, alone or after a scrap of a word (seen live: a segment cut inside
             # "ill-disposed," kept the word's last 150 ms, then a 2 s thinking pause, then a
-            # whole sentence: all lost). Each stretch of speech is decoded from just before it.
+            # whole sentence: all lost). So speech is decoded from just before it, and a scrap
+            # before a long pause apart from what follows.
             for a, b in speech_parts(voiced, self.moonshine.lead_ms // FRAME_MS,
-                                     self.moonshine.split_silence_ms // FRAME_MS):
+                                     self.moonshine.split_silence_ms // FRAME_MS,
+                                     self.moonshine.scrap_ms // FRAME_MS,
+                                     self.moonshine.max_lead_ms // FRAME_MS):
                 part = piece[a * FRAME_SAMPLES : b * FRAME_SAMPLES if b < len(voiced) else None]
                 text = self._model.transcribe(part)
                 spans = voiced_spans(voiced[a:b], FRAME_MS / 1000)
