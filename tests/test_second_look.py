@@ -45,6 +45,7 @@ def test_margin_clips_keep_silence_from_the_audio_around_the_speech() -> None:
     (Decode("Pause."), ["Oz.", "Oz.", "Horse."], None,
      Verdict(Command.PAUSE, "Pause.", "prompted")),
     (Decode("Resume."), [], None, Verdict(Command.RESUME, "Resume.", "prompted")),
+    (Decode("Fause.", plain="Boss."), [], None, Verdict(Command.PAUSE, "Boss.", "prompted")),
     (Decode("Slower, please."), [], None, Verdict(Command.SLOWER, "Slower, please.", "prompted")),
     # ... but it is silence by whisper's own account (a prompt writes words over noise)
     (Decode("Pause.", no_speech=0.9), ["Oz.", "", ""], None, None),

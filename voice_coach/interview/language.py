@@ -147,7 +147,7 @@ _SAFE_ALONE = frozenset({Command.REPEAT, Command.PAUSE, Command.RESUME, Command.
 
 _NOT_NEAR = frozenset({"pass", "post", "posts", "pays", "base", "bass", "bus", "peace",
                        "piece", "pies", "next", "text", "exit", "quiet", "quite", "prism",
-                       "solar"})
+                       "solar", "past"})
 """Real answers that sound like a command word (or are one word away from one)."""
 
 

@@ -150,12 +150,14 @@ def vote(prompted: Decode | None, margins: Sequence[str], likely: Command | None
             votes[command] += 1
             said.setdefault(command, text)
     if prompted is not None and prompted.no_speech <= MAX_NO_SPEECH:
-        command = parse_command(prompted.text)
+        # The prompt can bend a word too far ("Fause."): then its plain decode ("Boss.") counts.
+        text = prompted.text if parse_command(prompted.text) else prompted.plain or ""
+        command = parse_command(text)
         if command is not None and (
                 command is likely or votes[command]
                 or (command in PROMPTED_ALONE
                     and not heard_as_answer(prompted, command, heard))):
-            return Verdict(command, prompted.text.strip(), "prompted")
+            return Verdict(command, text.strip(), "prompted")
     if likely is not None and votes[likely]:
         return Verdict(likely, said[likely], "margins")
     best = votes.most_common(1)
