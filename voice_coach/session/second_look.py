@@ -57,9 +57,13 @@ PROMPTED_ALONE = frozenset({Command.PAUSE, Command.RESUME, Command.REPEAT, Comma
 """Commands whisper's prompted decode alone may decide: each is undone by another word. Ending
 or skipping on a misheard word costs more: those also need a vote of the margins."""
 
-MAX_NO_SPEECH = 0.6
-"""A prompted decode that whisper itself thinks is more likely silence (a breath, a cough) is
-no vote: a prompt makes whisper write its words over noise."""
+MAX_NO_SPEECH = 0.4
+"""A prompted decode that whisper itself thinks may be silence (a breath, a knock) is no
+vote: a prompt makes whisper write its words over noise. (bench/commands.py: commands heard
+right had at most 0.21; a breath written as "Pause." 0.59.)"""
+MIN_LOGPROB = -0.6
+"""Nor is a prompted decode whisper is unsure of (mean log probability of its tokens): on the
+bench, commands heard right had -0.47 or more; answers written as "Pause." -0.67 and less."""
 
 
 def needs_second_look(text: str, seconds: float) -> bool:
@@ -149,7 +153,8 @@ def vote(prompted: Decode | None, margins: Sequence[str], likely: Command | None
         if command is not None:
             votes[command] += 1
             said.setdefault(command, text)
-    if prompted is not None and prompted.no_speech <= MAX_NO_SPEECH:
+    if (prompted is not None and prompted.no_speech <= MAX_NO_SPEECH
+            and prompted.logprob >= MIN_LOGPROB):
         # The prompt can bend a word too far ("Fause."): then its plain decode ("Boss.") counts.
         text = prompted.text if parse_command(prompted.text) else prompted.plain or ""
         command = parse_command(text)
