@@ -229,17 +229,17 @@ class ScriptedWhisper:
 def test_whisper_told_the_commands_decides_a_one_word_command(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # "pause" heard as "Oz.", "resume" as "Where's him?": whisper hears both, and the
-    # recogniser is not asked again; "Jane." is "Jane." to whisper: the margins vote (one of
-    # three says "pause": an answer).
-    whisper = ScriptedWhisper(["Pause.", "Resume.", "Jane."])
+    # recogniser is not asked again; "Jane." is "Jane." to whisper too: an answer, at once;
+    # "Jo." is "Joe." to whisper: the margins vote (one of three says "pause": an answer).
+    whisper = ScriptedWhisper(["Pause.", "Resume.", "Jane.", "Joe."])
     monkeypatch.setattr("voice_coach.session.voice.load_prompted", lambda: whisper)
-    texts = ["Oz.", "Where's him?", "Jane.", "Jane.", "Pause.", "Jane.", "end the interview"]
+    texts = ["Oz.", "Where's him?", "Jane.", "Jo.", "Jo.", "Pause.", "Jo.", "end the interview"]
     recognizer = CheapScriptedRecognizer(texts)
-    _, events = run(["Oz.", "Where's him?", "Jane.", "end the interview"], tmp_path,
+    _, events = run(["Oz.", "Where's him?", "Jane.", "Jo.", "end the interview"], tmp_path,
                     recognizer=recognizer, prompted_look=True)
     assert [(e["command"], e["text"]) for e in events if e["type"] == "command"] == [
         ("pause", "Pause."), ("resume", "Resume."), ("end", "end the interview")]
-    assert [e["text"] for e in events if e["type"] == "answer"] == ["Jane."]
+    assert [e["text"] for e in events if e["type"] == "answer"] == ["Jane.", "Jo."]
     assert len(recognizer.clips) == len(texts)
     assert next(whisper.texts, None) is None
 
