@@ -232,7 +232,9 @@ class WhisperPrompted:
     """A short utterance's words; more would be a hallucination running on."""
 
     def __init__(self, model_path: Path | str | None = None, model: Any = None,
-                 threads: int = 2) -> None:
+                 threads: int = 1) -> None:
+        # One thread: as fast as two at load 3 (0.8 s a look), and no thread pool spinning
+        # against the recogniser's and the VAD's on two cores (e2e looks took 0.6-9 s with two).
         from faster_whisper.tokenizer import Tokenizer
 
         from voice_coach.stt.whisper_engine import (
