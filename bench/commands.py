@@ -141,16 +141,18 @@ def main() -> None:
         row: dict[str, object] = {"text": text, "voice": voice, "want": want,
                                   "first": first_text, "seconds": round(len(pcm) / SAMPLE_RATE, 2)}
         heard = {"before": parse_command(first_text), "after": parse_command(first_text)}
-        if heard["before"] is None and needs_second_look(first_text, len(pcm) / SAMPLE_RATE):
-            lo, hi = round(LEAD * SAMPLE_RATE), round(LEAD * SAMPLE_RATE) + len(pcm)
+        lo, hi = round(LEAD * SAMPLE_RATE), round(LEAD * SAMPLE_RATE) + len(pcm)
+        seconds = len(pcm) / SAMPLE_RATE
+        if needs_second_look(first_text, seconds, after.max_words):
             verdict = after.look(audio, lo, hi, heard=first_text)
             row["after_look"] = dict(after.last)
             heard["after"] = verdict.command if verdict else None
+        if needs_second_look(first_text, seconds, before.max_words):
             spent[0] = 0.0
             verdict = before.look(audio, lo, hi)  # its decode times: measured once, summed
             row["before_look"] = {"margins": before.last["margins"], "seconds": round(spent[0], 3)}
             heard["before"] = verdict.command if verdict else None
-        row.update({k: v for k, v in heard.items()})
+        row.update(heard)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     recognizer.close()

@@ -31,6 +31,13 @@ def test_which_utterances_get_a_second_look(text: str, seconds: float, yes: bool
     assert needs_second_look(text, seconds) is yes
 
 
+def test_with_whisper_three_words_get_a_second_look() -> None:
+    # piper's "Resume!" heard live as "Where is him?"
+    assert not needs_second_look("Where is him?", 0.6)
+    assert needs_second_look("Where is him?", 0.6, SecondLook(str, FakeWhisper("")).max_words)
+    assert not needs_second_look("I like Python a lot", 1.0, 3)
+
+
 def test_margin_clips_keep_silence_from_the_audio_around_the_speech() -> None:
     audio = np.arange(3 * SAMPLE_RATE, dtype=np.int64).astype(np.int16)
     first, last = SAMPLE_RATE, 2 * SAMPLE_RATE

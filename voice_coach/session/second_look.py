@@ -39,6 +39,9 @@ SECOND_LOOK_SECONDS = 1.2
 """Speech at most this long that the recogniser made no command of is decoded again."""
 SECOND_LOOK_WORDS = 2
 """...and at most this many words (the one- and two-word commands: "pause", "slower please")."""
+PROMPTED_LOOK_WORDS = 3
+"""...or this many, when whisper looks: piper's "Resume!" was heard live as "Where is him?" and
+"For his end," (whisper's verdicts are guarded: see ``vote``)."""
 SECOND_LOOK_ENGINES = frozenset({"moonshine", "vosk", "sphinx"})
 """Recognisers whose decode of a second of audio is cheap (~0.1 s; whisper pads every call to
 30 s) and that whisper tiny.en, told the command words, hears better on single words."""
@@ -66,9 +69,9 @@ MIN_LOGPROB = -0.6
 bench, commands heard right had -0.47 or more; answers written as "Pause." -0.67 and less."""
 
 
-def needs_second_look(text: str, seconds: float) -> bool:
+def needs_second_look(text: str, seconds: float, max_words: int = SECOND_LOOK_WORDS) -> bool:
     """Whether an utterance is short enough, and no command or yes/no, to be decoded again."""
-    return (0 < seconds <= SECOND_LOOK_SECONDS and len(text.split()) <= SECOND_LOOK_WORDS
+    return (0 < seconds <= SECOND_LOOK_SECONDS and len(text.split()) <= max_words
             and parse_command(text) is None and not is_decline(text)
             and not is_affirmation(text))
 
@@ -188,6 +191,11 @@ class SecondLook:
     margins: Sequence[tuple[float, float]] = SECOND_LOOK_MARGINS
     last: dict[str, Any] = field(default_factory=dict)
     """What the last look decoded, and how long it took (for the log and the bench)."""
+
+    @property
+    def max_words(self) -> int:
+        """Words an utterance may have to be looked at again."""
+        return SECOND_LOOK_WORDS if self.prompted is None else PROMPTED_LOOK_WORDS
 
     def look(self, audio: Pcm, first: int, last: int, likely: Command | None = None,
              heard: str | None = None) -> Verdict | None:

@@ -961,14 +961,15 @@ class VoiceSession:
         """
         text = heard.text
         recognizer = self.recognizer()
-        if (recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio)
-                or not needs_second_look(text, heard.end - heard.start)):
+        if recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio):
             return heard
         if self._looks is None:
             prompted = None
             if self._prompted is not None:
                 prompted = self._prompted.result()
             self._looks = SecondLook(lambda clip: recognizer.transcribe(clip).text, prompted)
+        if not needs_second_look(text, heard.end - heard.start, self._looks.max_words):
+            return heard
         first = max(0, round((heard.start - heard.audio_start) * SAMPLE_RATE))
         last = round((heard.end - heard.audio_start) * SAMPLE_RATE)
         verdict = self._looks.look(heard.audio, first, last, likely, heard=text)
