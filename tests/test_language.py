@@ -61,6 +61,8 @@ def test_issue_phrasings_and_near_misses(text: str, cmd: Command) -> None:
     "Hmm, let's see.", "Good question.", "Give me a second.", "Let's talk about you.",
     "Let's use.", "Let's go.", "Could you rephrase the question?", "Rest.", "Zoom.", "Lower.",
     "Faster food.",
+    # one word alone with a sound inside the command's: answers ("Paris" is not "pause")
+    "Paris.", "Please.", "Purses.", "Plays.", "Solar.", "Past it.",
 ])
 def test_answers_are_not_commands(text: str) -> None:
     assert lang.parse_command(text) is None

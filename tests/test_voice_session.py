@@ -15,6 +15,7 @@ from voice_coach.audio.playback import NullPlayer
 from voice_coach.errors import DeviceError, Interrupted
 from voice_coach.interview.scenario import load_scenario_file
 from voice_coach.interview.stages import Stage
+from voice_coach.session.second_look import Decode
 from voice_coach.session.voice import VoiceOptions, VoiceSession
 from voice_coach.stt.base import Recognizer, Transcript, Word
 from voice_coach.transcripts.store import SessionStore
@@ -213,6 +214,34 @@ def test_a_one_word_command_misheard_once_is_decoded_again(tmp_path: Path) -> No
     # Each extra decode is the speech with a little silence around it, not the whole turn.
     assert len(recognizer.clips) == len(texts)
     assert max(recognizer.clips[1:4]) < 1.0 + 1.1
+
+
+class ScriptedWhisper:
+    """The prompted whisper of second looks, faked: the next scripted text for each clip."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = iter(texts)
+
+    def decode(self, samples: Pcm) -> Decode:
+        return Decode(next(self.texts))
+
+
+def test_whisper_told_the_commands_decides_a_one_word_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "pause" heard as "Oz.", "resume" as "Where's him?": whisper hears both, and the
+    # recogniser is not asked again; "Jane." is "Jane." to whisper too: an answer, at once;
+    # "Jo." is "Joe." to whisper: the margins vote (one of three says "pause": an answer).
+    whisper = ScriptedWhisper(["Pause.", "Resume.", "Jane.", "Joe."])
+    monkeypatch.setattr("voice_coach.session.voice.load_prompted", lambda: whisper)
+    texts = ["Oz.", "Where's him?", "Jane.", "Jo.", "Jo.", "Pause.", "Jo.", "end the interview"]
+    recognizer = CheapScriptedRecognizer(texts)
+    _, events = run(["Oz.", "Where's him?", "Jane.", "Jo.", "end the interview"], tmp_path,
+                    recognizer=recognizer, prompted_look=True)
+    assert [(e["command"], e["text"]) for e in events if e["type"] == "command"] == [
+        ("pause", "Pause."), ("resume", "Resume."), ("end", "end the interview")]
+    assert [e["text"] for e in events if e["type"] == "answer"] == ["Jane.", "Jo."]
+    assert len(recognizer.clips) == len(texts)
+    assert next(whisper.texts, None) is None
 
 
 def test_a_command_ends_the_turn_after_a_short_pause() -> None:

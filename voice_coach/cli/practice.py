@@ -69,7 +69,8 @@ def practice(text_mode: bool, scenario: str | None, name: str, seed: int | None,
         options = VoiceOptions(
             name=name, seed=seed, briefing=briefing, save_audio=not no_audio,
             save_interviewer_audio=save_interviewer_audio and not no_audio,
-            spoken_feedback=spoken_feedback, turn_model=True, headphones=headphones,
+            spoken_feedback=spoken_feedback, turn_model=True, prompted_look=True,
+            headphones=headphones,
             remember_patience=True,
             meta=engines.meta(),
         )

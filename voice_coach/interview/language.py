@@ -146,7 +146,8 @@ _SAFE_ALONE = frozenset({Command.REPEAT, Command.PAUSE, Command.RESUME, Command.
 "quit" are not: "kit" or "cat" must never end the interview or skip a question."""
 
 _NOT_NEAR = frozenset({"pass", "post", "posts", "pays", "base", "bass", "bus", "peace",
-                       "piece", "pies", "next", "text", "exit", "quiet", "quite", "prism"})
+                       "piece", "pies", "next", "text", "exit", "quiet", "quite", "prism",
+                       "solar", "past"})
 """Real answers that sound like a command word (or are one word away from one)."""
 
 
@@ -176,10 +177,10 @@ def _sounds_like(heard: str, meant: str, support: int) -> bool:
     if support == 1:
         # "flour please", not "yes please" or "let's see"
         return kept or (sounded >= 0.6 and spelled >= 0.5 and len(heard) >= 4)
-    # Nothing vouches for a word on its own: it must keep every consonant of the command, in
-    # order, with at most one more ("paws", "rezim", "presume"; not "awesome" for "resume"),
-    # and be spelled alike.
-    return kept and spelled >= 0.5
+    # Nothing vouches for a word on its own: it must sound like the command, with at most one
+    # more sound before it ("paws", "rezim", "presume"; not "awesome" for "resume", nor a sound
+    # inside it: "Paris", "please" and "purses" are answers), and be spelled alike.
+    return key_h in (key_m, key_h[:1] + key_m) and len(key_h) >= len(key_m) and spelled >= 0.5
 
 
 def _near_command(norm: str, names: frozenset[str] = frozenset()) -> Command | None:

@@ -28,12 +28,7 @@ from voice_coach.interview.controller import (
     Step,
 )
 from voice_coach.interview.expectations import expected_words
-from voice_coach.interview.language import (
-    Command,
-    is_affirmation,
-    is_decline,
-    parse_command,
-)
+from voice_coach.interview.language import Command, parse_command
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
 from voice_coach.listening.echo import EchoGate
@@ -49,6 +44,13 @@ from voice_coach.session.clock import AudioClock, source_speed, wait_first_sampl
 from voice_coach.session.loading import Deferred
 from voice_coach.session.patience import load_patience, save_patience
 from voice_coach.session.recorder import Recorder
+from voice_coach.session.second_look import (
+    SECOND_LOOK_ENGINES,
+    PromptedDecoder,
+    SecondLook,
+    load_prompted,
+    needs_second_look,
+)
 from voice_coach.session.text import SessionResult
 from voice_coach.session.turns import Heard, record_heard, record_prompt
 from voice_coach.stt.base import Recognizer, Transcript
@@ -71,15 +73,6 @@ COMMAND_PAUSE = 0.8
 """Pause that ends an utterance whose words so far are a whole command, when the end-of-turn
 model calls it unfinished (it is weak on one- or two-word commands); otherwise the neutral
 pause (``EndpointConfig.end_silence``) applies."""
-
-SECOND_LOOK_SECONDS = 1.2
-"""Speech at most this long that the recogniser made no command of is decoded again: one-word
-commands are where recognisers fail most ("pause" heard as "Oz," or nothing, depending on the
-silence around it)."""
-SECOND_LOOK_ENGINES = frozenset({"moonshine", "vosk", "sphinx"})
-"""Engines whose decode of a second of audio is cheap (~0.1 s; whisper pads every call to 30 s)."""
-SECOND_LOOK_MARGINS = ((0.1, 0.2), (0.25, 0.4), (0.2, 0.8))
-"""Silence kept before and after the speech (seconds) in each extra decode."""
 
 SILENT_TURNS_TO_PAUSE = 2
 """Turns in a row with nothing heard before the interviewer pauses by itself."""
@@ -154,6 +147,9 @@ class VoiceOptions:
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
     turn_model: bool = False
     """Ask the smart-turn audio model at pauses (when installed); off keeps tests exact."""
+    prompted_look: bool = False
+    """Decode a short utterance that was no command again with whisper tiny.en told the
+    command words (when installed; see session/second_look.py); off keeps tests exact."""
     barge_in: bool = True
     """Keep listening while a reply plays: if the user goes on, stop and join the answer."""
     headphones: bool = False
@@ -254,6 +250,9 @@ class VoiceSession:
         # models), and what the first listen waits for must not starve.
         self._turn_model: Deferred[TurnModel | None] | None = (
             Deferred(load_turn_model, "turn-model") if self.options.turn_model else None)
+        self._prompted: Deferred[PromptedDecoder | None] | None = (
+            Deferred(load_prompted, "whisper-look") if self.options.prompted_look else None)
+        self._looks: SecondLook | None = None
         vad_kind = self.options.vad
         self._vad: Deferred[Vad] = Deferred(lambda: create_vad(vad_kind), "vad")
         self._language: Deferred[None] = Deferred(self.controller.warm_up, "language")
@@ -695,6 +694,10 @@ class VoiceSession:
             return
         self._start_loading()
         recognizer = self.recognizer()
+        if self._prompted is not None and recognizer.name in SECOND_LOOK_ENGINES:
+            # Whisper for second looks loads during the first answer: loaded beside the
+            # recogniser, it would delay the first listen.
+            self._prompted.start()
         self.vad = self._vad.result()
         if self._turn_model is not None:
             self.turns = TurnChecker(self._turn_model.result())
@@ -950,44 +953,35 @@ class VoiceSession:
         self._speak(self.controller.repeat_last())
 
     def _second_look(self, heard: Heard, likely: Command | None = None) -> Heard:
-        """A short utterance that is no command, decoded again with other margins of silence:
-        a command two of those decodes agree on is what was said ("pause" heard as "Oz,").
+        """A short utterance that is no command, decoded again (see session/second_look.py):
+        whisper told the command words, or other margins of silence ("pause" heard as "Oz,").
 
-        Short real answers ("No.", "Jane.") stay answers: the decodes must agree on a command.
-        The ``likely`` command (resuming, while paused: nothing else acts then) needs one.
+        Short real answers ("No.", "Jane.") stay answers. The ``likely`` command (resuming,
+        while paused: nothing else acts then) needs less agreement.
         """
         text = heard.text
         recognizer = self.recognizer()
-        if (recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio)
-                or not 0 < heard.end - heard.start <= SECOND_LOOK_SECONDS
-                or len(text.split()) > 2 or parse_command(text) is not None
-                or is_decline(text) or is_affirmation(text)):
+        if recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio):
+            return heard
+        if self._looks is None:
+            prompted = None
+            if self._prompted is not None:
+                prompted = self._prompted.result()
+            self._looks = SecondLook(lambda clip: recognizer.transcribe(clip).text, prompted)
+        if not needs_second_look(text, heard.end - heard.start, self._looks.max_words):
             return heard
         first = max(0, round((heard.start - heard.audio_start) * SAMPLE_RATE))
         last = round((heard.end - heard.audio_start) * SAMPLE_RATE)
-        began = time.monotonic()
-        votes: collections.Counter[Command] = collections.Counter()
-        said: dict[Command, str] = {}
-        for lead, tail in SECOND_LOOK_MARGINS:
-            clip = heard.audio[max(0, first - round(lead * SAMPLE_RATE)):
-                               last + round(tail * SAMPLE_RATE)]
-            again = recognizer.transcribe(clip).text.strip()
-            command = parse_command(again)
-            if command is not None:
-                votes[command] += 1
-                said.setdefault(command, again)
-        best = votes.most_common(1)
-        _LOGGER.info("second look at %r: %s (%.2f s)", text,
-                     dict(votes) or "no command", time.monotonic() - began)
-        if likely is not None and votes[likely]:
-            command = likely
-        elif best and best[0][1] >= 2:
-            command = best[0][0]
-        else:
+        verdict = self._looks.look(heard.audio, first, last, likely, heard=text)
+        _LOGGER.info("second look at %r: %s (%s)", text,
+                     f"{verdict.command} by {verdict.by}" if verdict else "no command",
+                     self._looks.last)
+        if verdict is None:
             return heard
-        transcript = Transcript(said[command], engine=heard.transcript.engine,
+        transcript = Transcript(verdict.text, engine=heard.transcript.engine,
                                 model=heard.transcript.model,
-                                extra={**heard.transcript.extra, "first_heard": text})
+                                extra={**heard.transcript.extra, "first_heard": text,
+                                       "second_look": verdict.by})
         return dataclasses.replace(heard, transcript=transcript)
 
     def _pause(self, stage: Stage | None, announcement: str) -> None:
