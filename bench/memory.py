@@ -33,6 +33,9 @@ def main() -> None:
     parser.add_argument("--engine", default="whisper",
                         choices=["moonshine", "whisper", "sphinx", "vosk"])
     parser.add_argument("--tts", default="espeak")
+    parser.add_argument("--practice", action="store_true",
+                        help="as `voice-coach practice` runs: also whisper's second look at "
+                             "short utterances (loaded in the background)")
     args = parser.parse_args()
     from voice_coach import config
 
@@ -74,7 +77,8 @@ def main() -> None:
                            load_recognizer_async(EngineChoice(args.engine, model)),
                            SessionStore(), QuietUI(), VoiceOptions(
                                name=candidate.name, seed=1, mode="demo",
-                               save_interviewer_audio=True, meta={"bench": "memory"}),
+                               save_interviewer_audio=True, meta={"bench": "memory"},
+                               prompted_look=args.practice),
                            on_listen=on_listen)
     try:
         result = session.run()
