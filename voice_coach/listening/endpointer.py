@@ -136,10 +136,11 @@ class EndpointConfig:
     pre_roll: float = 0.6
     """Audio kept from before the first voiced frame, so the first syllable is not lost (a
     quiet onset - "h", "f", a soft vowel - is voiced 0.3-0.5 s before the VAD says so)."""
-    barge_in_pre_roll: float = 0.15
+    barge_in_pre_roll: float = 0.06
     """Audio kept from before the user's onset in a barge-in over the interviewer's echo;
-    the echo before it joins the answer as silence (0.2 s kept a "What" of the echo in one
-    of 23 simulated continuations, 0.6 s an "of work" in a live run)."""
+    the echo before it joins the answer as silence. Kept echo is heard as words: 0.09 s of
+    it as "Like" in a live recording, 0.2 s as "What" in one of 23 simulated continuations,
+    0.6 s as "of work" live; the onset is found by level, so a soft first sound needs little."""
     barge_in_onset_db: float = 3.0
     """Where the interviewer's line sounds, frames at least this much louder than the echo
     expected in them (``echo_excess_db``) are taken as the user's when looking back from a
