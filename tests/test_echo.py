@@ -112,3 +112,46 @@ def test_a_frame_judged_long_after_is_judged_against_what_played_then() -> None:
     assert not gate.is_user(echo, 100.3)
     gate.stop_reference(100.5)  # the reply was cut: after that nothing of it sounds
     assert gate.is_user(echo, 102.6)  # (its echo could arrive up to 2 s later)
+
+
+def test_excess_over_the_typical_echo_tells_a_user_under_it_from_the_echo_alone() -> None:
+    """After a barge-in, how much louder than its expected echo each frame is finds the onset."""
+    gate = EchoGate()
+    played = speechlike(4.0, 0.3)
+    gate.start_reply(10.0)
+    gate.add_reference(10.0, played)
+    delay = 0.12
+    echo = (played * 0.17).astype(np.int16)  # -15 dB
+    for i, frame in enumerate(frames_of(np.concatenate([np.zeros(int(delay * SAMPLE_RATE),
+                                                                 np.int16), echo]))):
+        gate.observe(frame, 10.0 + i * FRAME_S)
+    assert gate.estimate_delay() == pytest.approx(delay, abs=0.04)
+    assert gate.typical_db is not None and gate.coupling_db is not None
+    assert -17 < gate.typical_db <= gate.coupling_db
+    gate.start_reply(20.0)
+    again = tone(2.0, 0.3)
+    gate.add_reference(20.0, again)
+    echo_alone = (again * 0.17).astype(np.int16)[:FRAME_SAMPLES]
+    user_too = (again * 0.17 + tone(2.0, 0.15)).astype(np.int16)[:FRAME_SAMPLES]  # -6 dB
+    alone, under = gate.excess_db(echo_alone, 21.0), gate.excess_db(user_too, 21.0)
+    assert alone is not None and under is not None
+    assert abs(alone) < 2 and under > 6  # the echo alone is as loud as expected; not so here
+    assert gate.excess_db(echo_alone, 40.0) is None  # nothing played can be echoing then
+
+
+def test_a_sound_not_learnt_from_leaves_the_coupling_to_the_next_reply() -> None:
+    """The bridge ("Mm.") is too short to learn from: its quiet echo set the coupling 12 dB
+    low once, and the next reply's echo passed for the user."""
+    gate = EchoGate()
+    gate.start_reply(0.0, learn=False)
+    played = tone(0.4, 0.3)
+    gate.add_reference(0.0, played)
+    quiet_echo = (played * 0.03).astype(np.int16)  # -30 dB: its start, fading in
+    assert not any(gate.is_user(f, 0.1 + i * FRAME_S) for i, f in enumerate(frames_of(quiet_echo)))
+    assert gate.coupling_db is None
+    gate.start_reply(5.0)  # the reply: its loud echo is learnt from, and not the user
+    reply = tone(3.0, 0.3)
+    gate.add_reference(5.0, reply)
+    echo = (reply * 0.2).astype(np.int16)
+    assert not any(gate.is_user(f, 5.1 + i * FRAME_S) for i, f in enumerate(frames_of(echo)))
+    assert gate.coupling_db is not None and gate.coupling_db > -16

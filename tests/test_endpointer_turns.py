@@ -139,6 +139,73 @@ def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
     assert slow.silence_needed() == pytest.approx(1.9)
 
 
+def _ended(ep: Endpointer) -> None:
+    """An answer of 30 voiced frames (value 111), finished: the endpoint."""
+    feed(ep, "x" * 30, value=111)
+    ep.set_hint(FINISHED)
+    assert kinds(feed(ep, [False] * frames_for(0.6)))[-1] is EventKind.ENDPOINT
+
+
+def _frame(value: int) -> np.ndarray:
+    return np.full(FRAME_SAMPLES, value, np.int16)
+
+
+def _after(ep: Endpointer) -> list[int]:
+    """The value of each frame of the answer after its endpoint."""
+    start = 30 + frames_for(0.6)
+    return ep.utterance()[start * FRAME_SAMPLES :].reshape(-1, FRAME_SAMPLES)[:, 0].tolist()
+
+
+def test_the_replys_echo_before_a_barge_in_joins_the_answer_as_silence() -> None:
+    ep = Endpointer()
+    _ended(ep)
+    # 0.3 s of nothing before the reply sounds (thinking: no echo possible), then 1.5 s of
+    # its echo alone (about as loud as expected), which the gate calls no user...
+    for _ in range(10):
+        assert ep.process(_frame(5), False) == []
+    for i in range(50):
+        assert ep.process(_frame(333), False, echo_excess_db=-4.0 + i % 3) == []
+    # ...then the user goes on over it, well above the echo, but for 0.45 s (with a short
+    # dip, a soft consonant) not by the gate's margin: it hears them late.
+    for i in range(15):
+        assert ep.process(_frame(444), False, echo_excess_db=-5.0 if i == 7 else 9.0) == []
+    events = [e for _ in range(4) for e in ep.process(_frame(555), True, echo_excess_db=20.0)]
+    assert kinds(events) == [EventKind.BARGE_IN]
+    # The timeline is whole: one frame for every frame fed.
+    assert len(ep.utterance()) == round(ep.now / FRAME_S) * FRAME_SAMPLES
+    kept = frames_for(ep.config.barge_in_pre_roll)
+    # No echo possible: kept as it was. The echo alone: silence, but for the short pre-roll
+    # before the user's onset (found back from the barge-in). The user: all of it.
+    assert _after(ep) == [5] * 10 + [0] * (50 - kept) + [333] * kept + [444] * 15 + [555] * 4
+    assert np.all(ep.utterance()[: 30 * FRAME_SAMPLES] == 111)
+
+
+def test_a_pause_of_the_user_under_the_echo_does_not_end_the_look_back() -> None:
+    ep = Endpointer()
+    _ended(ep)
+    for _ in range(20):
+        ep.process(_frame(333), False, echo_excess_db=-2.0)
+    # The user: a word, a comma's pause (only the echo is heard), more words, the barge-in.
+    for excess in [9.0] * 10 + [-1.0] * 10 + [9.0] * 10:
+        ep.process(_frame(444), False, echo_excess_db=excess)
+    assert kinds(feed(ep, "xxxx", value=555)) == [EventKind.BARGE_IN]
+    kept = frames_for(ep.config.barge_in_pre_roll)
+    assert _after(ep) == [0] * (20 - kept) + [333] * kept + [444] * 30 + [555] * 4
+
+
+def test_without_echo_the_frames_before_a_barge_in_are_kept() -> None:
+    ep = Endpointer()
+    feed(ep, "x" * 30, value=111)
+    ep.set_hint(FINISHED)
+    feed(ep, [False] * frames_for(0.6))
+    for _ in range(40):  # with headphones nothing is echo: a quiet room
+        ep.process(np.full(FRAME_SAMPLES, 7, np.int16), False)
+    assert kinds(feed(ep, "xxxx", value=222)) == [EventKind.BARGE_IN]
+    audio = ep.utterance()
+    assert np.count_nonzero(audio == 0) == frames_for(0.6) * FRAME_SAMPLES  # the pause itself
+    assert np.all(audio[-4 * FRAME_SAMPLES :] == 222)
+
+
 def test_patience_survives_reset_and_is_capped() -> None:
     ep = Endpointer()
     ep.set_patience(9.0)

@@ -49,6 +49,9 @@ class EchoSettings:
     """Once the delay is measured, reference frames this far either side of it still count."""
     min_correlation: float = 0.5
     """A weaker envelope match measures no delay (the room was noisy, or nothing came back)."""
+    snug: float = 0.09
+    """Reference frames this far either side of the measured delay explain a frame's echo
+    when judging how much louder than its typical echo it is (``excess_db``)."""
     history: float = 120.0
     """Seconds of played audio kept. Frames are judged in capture order, on a busy machine up
     to tens of seconds after they were captured, against what was playing *then* (a reply
@@ -69,15 +72,23 @@ class EchoGate:
         self.delay: float | None = None
         """Measured speaker-to-microphone delay in seconds (None until measured)."""
         self._observed: list[tuple[float, float]] = []
+        self.typical_db: float | None = None
+        """Median echo level minus reference level at the measured delay (None until then):
+        the coupling is the 95th percentile, a bound for the gate."""
         self.last = (-96.0, -96.0, 0.0)
         """(microphone dBFS, reference dBFS, seconds into the reply) of the last frame judged."""
 
-    def start_reply(self, now: float) -> None:
-        """A reply starts playing at monotonic time ``now``: calibrate again, drop old audio."""
+    def start_reply(self, now: float, learn: bool = True) -> None:
+        """A reply starts playing at monotonic time ``now``: calibrate again, drop old audio.
+
+        ``learn`` False: a sound too short to learn the coupling from (the bridge's "Mm.":
+        its quiet echo once set the coupling 12 dB low, and the next reply's echo passed
+        for the user); until one is learnt, its echo is taken as loud as what was played.
+        """
         self._reply_start = now
         self._measured = []
         # Learn the coupling once: later replies are judged from their first frame.
-        self._calibrating = self.coupling_db is None
+        self._calibrating = learn and self.coupling_db is None
         keep = max(self.settings.max_delay, self.settings.max_search, self.settings.history)
         self._refs = [(t, lv) for t, lv in self._refs if t + len(lv) * _FRAME_S > now - keep]
 
@@ -153,6 +164,7 @@ class EchoGate:
         loud = (ref > _QUIET_DBFS) & (mic > cfg.min_level_dbfs)
         if loud.sum() >= 10:
             self.coupling_db = float(np.percentile((mic - ref)[loud], 95))
+            self.typical_db = float(np.median((mic - ref)[loud]))
         return self.delay
 
     def reference_db(self, t: float) -> float:
@@ -173,6 +185,27 @@ class EchoGate:
             if i1 > i0:
                 best = max(best, float(levels[i0:i1].max()))
         return best
+
+    def excess_db(self, frame: Pcm, t: float) -> float | None:
+        """How many dB the frame captured at ``t`` is louder than the echo expected in it
+        (None: nothing played can be echoing then).
+
+        Looser than ``is_user`` (for finding where a user who is already known to talk over
+        the echo began): with the delay measured, the echo is expected at its typical level
+        from what played ``delay`` (+-``snug``) before; without, at the gate's bound.
+        """
+        ref = self.reference_db(t)
+        if ref < _QUIET_DBFS:
+            return None
+        level = dbfs(frame)
+        if self.delay is not None and self.typical_db is not None:
+            snug = self.settings.snug
+            near = self._levels_at(t - self.delay + np.arange(-snug, snug + 1e-9, _FRAME_S))
+            return level - max(float(near.max()), _QUIET_DBFS) - self.typical_db
+        coupling = self.coupling_db
+        if coupling is None:
+            coupling = self.settings.default_coupling_db
+        return level - ref - coupling
 
     def is_user(self, frame: Pcm, t: float) -> bool:
         """True when the frame captured at monotonic time ``t`` is louder than any echo."""

@@ -550,11 +550,13 @@ class VoiceSession:
 
     def _went_on(self, chunk: AudioChunk) -> bool:
         """Give a frame heard after the endpoint to the endpointer; True on a barge-in."""
-        frame = chunk.samples
+        frame, at = chunk.samples, self._frame_time(chunk)
         voiced = self.vad.is_speech(frame)
+        excess = None if self.echo is None else self.echo.excess_db(frame, at)
         if voiced and self.echo is not None:
-            voiced = self.echo.is_user(frame, self._frame_time(chunk))
-        return any(e.kind is EventKind.BARGE_IN for e in self.endpointer.process(frame, voiced))
+            voiced = self.echo.is_user(frame, at)
+        events = self.endpointer.process(frame, voiced, excess)
+        return any(e.kind is EventKind.BARGE_IN for e in events)
 
     def _went_on_before_reply(self) -> bool:
         """Read what the microphone heard since the endpoint (recognition, the controller and
@@ -604,13 +606,15 @@ class VoiceSession:
     def _watch_frame(self, chunk: AudioChunk) -> bool:
         """One frame captured while the reply (or its echo) sounds; True on a barge-in."""
         ep, echo = self.endpointer, self.echo
-        frame = chunk.samples
+        frame, at = chunk.samples, self._frame_time(chunk)
         voiced = self.vad.is_speech(frame)
+        excess = None
         if echo is not None:
-            echo.observe(frame, self._frame_time(chunk))
+            echo.observe(frame, at)
+            excess = echo.excess_db(frame, at)
             if voiced:
-                voiced = echo.is_user(frame, self._frame_time(chunk))
-        if not any(e.kind is EventKind.BARGE_IN for e in ep.process(frame, voiced)):
+                voiced = echo.is_user(frame, at)
+        if not any(e.kind is EventKind.BARGE_IN for e in ep.process(frame, voiced, excess)):
             return False
         if echo is not None:
             echo.forget_observed()
@@ -920,7 +924,7 @@ class VoiceSession:
         if self.echo is not None and playbacks and getattr(self.source, "realtime", True):
             wait_first_sample(playbacks[0])
             start = playbacks[0].audible_at or playbacks[0].first_sample_at or time.monotonic()
-            self.echo.start_reply(start)
+            self.echo.start_reply(start, learn=False)
             t = start
             for clip in self._bridge:
                 self.echo.add_reference(t, resample(clip.samples, clip.rate))
