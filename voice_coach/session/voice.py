@@ -45,7 +45,9 @@ from voice_coach.session.loading import Deferred
 from voice_coach.session.patience import load_patience, save_patience
 from voice_coach.session.recorder import Recorder
 from voice_coach.session.second_look import (
+    PROMPTED_LOOK_WORDS,
     SECOND_LOOK_ENGINES,
+    SECOND_LOOK_WORDS,
     PromptedDecoder,
     SecondLook,
     load_prompted,
@@ -966,6 +968,10 @@ class VoiceSession:
         text = heard.text
         recognizer = self.recognizer()
         if recognizer.name not in SECOND_LOOK_ENGINES or not len(heard.audio):
+            return heard
+        # Cheap checks first: most answers are long, and must not wait for whisper's load.
+        widest = PROMPTED_LOOK_WORDS if self._prompted is not None else SECOND_LOOK_WORDS
+        if not needs_second_look(text, heard.end - heard.start, widest):
             return heard
         if self._looks is None:
             prompted = None
