@@ -363,6 +363,7 @@ def test_a_new_user_needs_a_longer_answer_to_sound_finished() -> None:
         feed(ep, "x" * 10)
         ep.reset()
     ep.expect(8)
+    feed(ep, "x" * 10)  # the third answer begins
     ep.set_hint(FINISHED)
     assert ep.expected_words == 8 and ep.verdict() is Verdict.FINISHED
     known = Endpointer()

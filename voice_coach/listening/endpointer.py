@@ -326,14 +326,12 @@ class Endpointer:
         self.barge_ins = 0
         """Barge-ins seen since the endpointer was made (the session)."""
         self.answers = 0
-        """Turns with speech heard since the endpointer was made (counted at ``reset``)."""
+        """Answers begun since the endpointer was made, the current one included."""
         self._uses_model = False
         self.reset()
 
     def reset(self) -> None:
         """Forget the turn: the next frame starts a new turn at time 0 (patience is kept)."""
-        if getattr(self, "speech_start", None) is not None:  # (the first reset: no turn yet)
-            self.answers += 1
         self.state = EndpointState.QUIET
         self._samples_seen = 0
         self._hint = ""
@@ -397,7 +395,7 @@ class Endpointer:
         self.min_words = max(0, min_words)
         if self.patience or self.min_words:
             # A user heard in an earlier session is no longer new.
-            self.answers = max(self.answers, self.config.cold_start_answers)
+            self.answers = max(self.answers, self.config.cold_start_answers + 1)
 
     def restart_no_speech_timer(self, at: float | None = None) -> None:
         """Count the no-speech timeout from stream time ``at`` (default: now)."""
@@ -411,7 +409,7 @@ class Endpointer:
     @property
     def expected_words(self) -> int:
         """Words the answer needs to sound finished: the question's, more for a new user."""
-        if self.answers < self.config.cold_start_answers:
+        if self.answers <= self.config.cold_start_answers:
             return math.ceil(self._expected_words * self.config.cold_start_words)
         return self._expected_words
 
@@ -498,6 +496,7 @@ class Endpointer:
         self._utterance = [item[0] for item in kept]
         self.utterance_start = kept[0][2]
         self.speech_start = first_voiced
+        self.answers += 1
         self.last_voice_time = self.now
         self._recent.clear()
         self.state = EndpointState.SPEAKING
