@@ -7,7 +7,7 @@ import pytest
 
 from voice_coach.audio.format import SAMPLE_RATE, Pcm
 from voice_coach.errors import CoachError
-from voice_coach.interview.language import Command
+from voice_coach.interview.language import Command, parse_command
 from voice_coach.session.second_look import (
     Decode,
     SecondLook,
@@ -146,3 +146,20 @@ def test_while_paused_whisper_hearing_resume_is_enough() -> None:
     assert vote(decode, [], heard="Reviews") is None
     assert vote(decode, [], Command.RESUME, heard="Reviews") == Verdict(
         Command.RESUME, "Resume.", "prompted")
+
+
+@pytest.mark.parametrize(("prompted", "plain", "heard", "want"), [
+    # The prompt names both rate commands: a word that sounds like the other one wins.
+    ("Faster, please.", "Flower, please.", "So, please.", Command.SLOWER),
+    ("Faster, please.", "Oh, please.", "Lowers, please", Command.SLOWER),
+    ("Slower, please.", "Foster, please.", "Oh, please.", Command.FASTER),
+    # Whisper's word stands when nothing sounds clearly like the other one.
+    ("Slower, please.", "Flowers, please.", "So, please.", Command.SLOWER),
+    ("Faster, please.", "Faster, please.", "Flowers, please.", Command.FASTER),
+    ("Faster.", "So, please.", "Sir.", Command.FASTER),
+])
+def test_whisper_writing_the_other_rate_command_is_overruled(
+        prompted: str, plain: str, heard: str, want: Command) -> None:
+    verdict = vote(Decode(prompted, plain=plain), [], heard=heard)
+    assert verdict is not None and verdict.command is want
+    assert parse_command(verdict.text) is want

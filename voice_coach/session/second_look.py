@@ -165,13 +165,55 @@ def vote(prompted: Decode | None, margins: Sequence[str], likely: Command | None
                 command is likely or votes[command]
                 or (command in PROMPTED_ALONE
                     and not heard_as_answer(prompted, command, heard))):
-            return Verdict(command, text.strip(), "prompted")
+            return _rate_checked(Verdict(command, text.strip(), "prompted"), prompted, heard)
     if likely is not None and votes[likely]:
         return Verdict(likely, said[likely], "margins")
     best = votes.most_common(1)
     if best and best[0][1] >= 2:
         return Verdict(best[0][0], said[best[0][0]], "margins")
     return None
+
+
+RATE_WORDS = {Command.SLOWER: "slower", Command.FASTER: "faster"}
+"""The two commands the prompt names side by side: whisper may write the other one."""
+RATE_MARGIN = 0.15
+"""How much closer (0..1) a heard word must sound to the other rate word to overrule whisper."""
+
+
+def rate_word_heard(text: str) -> Command | None:
+    """Which of "slower" / "faster" a word of ``text`` clearly sounds closer to, if any."""
+    best: dict[Command, float] = {}
+    for word in words(text):
+        if word in ("please", "a", "bit", "speak", "can", "you", "could", "more"):
+            continue
+        for command, meant in RATE_WORDS.items():
+            key_w, key_m = sound_key(word), sound_key(meant)
+            score = max(difflib.SequenceMatcher(None, word, meant).ratio(),
+                        difflib.SequenceMatcher(None, key_w, key_m).ratio() if key_w else 0.0)
+            best[command] = max(best.get(command, 0.0), score)
+    if not best:
+        return None
+    slower, faster = best[Command.SLOWER], best[Command.FASTER]
+    if max(slower, faster) < 0.5 or abs(slower - faster) < RATE_MARGIN:
+        return None
+    return Command.SLOWER if slower > faster else Command.FASTER
+
+
+def _rate_checked(verdict: Verdict, prompted: Decode, heard: str | None) -> Verdict:
+    """Whisper's "faster" for a "Flowers, please" the recogniser heard is "slower" (and back).
+
+    The prompt names both rate commands one after the other, and whisper tiny.en, told them,
+    can write the wrong one over a word it heard unclearly; the recogniser's own mishearing
+    and whisper's plain decode still sound like the word that was said.
+    """
+    if verdict.command not in RATE_WORDS or parse_command(prompted.plain or "") is verdict.command:
+        return verdict
+    for text in (prompted.plain or "", heard or ""):
+        other = rate_word_heard(text)
+        if other is not None and other is not verdict.command:
+            said = text.strip() if parse_command(text) is other else RATE_WORDS[other].title() + "."
+            return Verdict(other, said, verdict.by)
+    return verdict
 
 
 class PromptedDecoder(Protocol):
