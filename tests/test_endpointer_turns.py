@@ -372,6 +372,24 @@ def test_a_new_user_needs_a_longer_answer_to_sound_finished() -> None:
     assert known.expected_words == 8
 
 
+def test_cold_start_silence_floors_every_wait_of_a_new_user_only() -> None:
+    """The trade-off knob (off by default): a new user's finished answer waits it out."""
+    config = EndpointConfig(cold_start_silence=2.7)
+    ep = Endpointer(config)
+    ep.expect(1)
+    feed(ep, "x" * 10)  # the first answer begins
+    ep.set_hint(FINISHED)
+    assert ep.verdict() is Verdict.FINISHED
+    assert ep.silence_needed() == pytest.approx(2.7)
+    assert Endpointer().config.cold_start_silence == 0.0  # off: the short wait stays short
+    known = Endpointer(config)
+    known.set_patience(0.5, 1)  # heard in an earlier session: not new
+    known.expect(1)
+    feed(known, "x" * 10)
+    known.set_hint(FINISHED)
+    assert known.silence_needed() == pytest.approx(config.finished_silence)
+
+
 def test_a_pause_after_a_sentence_that_the_user_went_on_from_teaches_patience() -> None:
     """Waited through (short for the question) and went on: a thinker, like a barge-in."""
     ep = Endpointer()

@@ -207,6 +207,10 @@ class EndpointConfig:
     """...until then an answer must be this many times as long to sound finished. Nothing is
     known of a new user yet, and a cut on the first answer costs the most: in the benchmark,
     two thirds of the cuts were each session's first (the greeting and the first small talk)."""
+    cold_start_silence: float = 0.0
+    """...and a pause shorter than this never ends it, whatever the verdict (0: off). Off by
+    default: at 2.7 s it halves the benchmark's cuts at 2-2.5 s pauses but doubles the reply
+    delay to a finished answer (bench/turns.py --config; README, "cut rate or quick reply")."""
     no_speech_timeout: float = 8.0
     """Silence before any speech after which the turn gives up (NO_SPEECH)."""
     max_length: float = 120.0
@@ -421,6 +425,8 @@ class Endpointer:
     def silence_needed(self) -> float:
         """The pause that would end the answer now."""
         needed = wait_for(self.verdict(), self.config, self._thinking, self.patience)
+        if self.answers <= self.config.cold_start_answers:
+            needed = max(needed, self.config.cold_start_silence)
         if self._uses_model and self._probability is None:
             # The model's verdict is on its way: do not end on the words alone too soon.
             needed = max(needed, self.config.end_silence)
