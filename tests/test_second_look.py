@@ -149,6 +149,21 @@ def test_while_paused_whisper_hearing_resume_is_enough() -> None:
 
 
 @pytest.mark.parametrize(("prompted", "plain", "heard", "want"), [
+    # A one-word answer that sounds like a rate word, heard as one only with the prompt.
+    ("Faster.", "Pasta.", "", None), ("Faster.", "Faster.", "Pastor", None),
+    ("Faster.", "Faster.", "Past it", None), ("Slower.", "Flour.", "", None),
+    # Asked for, the rate comes with a word more, or the margins hear it too.
+    ("Faster, please.", "Pasta, please.", "", Command.FASTER),
+    ("Slower.", "Flower, please.", "Flour please", Command.SLOWER),
+])
+def test_a_bare_rate_word_needs_more_than_the_prompt(
+        prompted: str, plain: str, heard: str, want: Command | None) -> None:
+    verdict = vote(Decode(prompted, plain=plain), [], heard=heard)
+    assert (verdict and verdict.command) == want
+    assert vote(Decode(prompted, plain=plain), [prompted, "Pasta."], heard=heard) is not None
+
+
+@pytest.mark.parametrize(("prompted", "plain", "heard", "want"), [
     # The prompt names both rate commands: a word that sounds like the other one wins.
     ("Faster, please.", "Flower, please.", "So, please.", Command.SLOWER),
     ("Faster, please.", "Oh, please.", "Lowers, please", Command.SLOWER),

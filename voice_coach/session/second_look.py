@@ -139,6 +139,11 @@ def heard_as_answer(prompted: Decode, command: Command, heard: str | None) -> bo
     return difflib.SequenceMatcher(None, skeleton, other).ratio() >= SAME_SOUNDS
 
 
+def _said(text: str) -> int:
+    """Words in ``text`` that are no filler sounds."""
+    return sum(1 for w in words(text) if w not in FILLERS)
+
+
 def vote(prompted: Decode | None, margins: Sequence[str], likely: Command | None = None,
          heard: str | None = None) -> Verdict | None:
     """The command the extra decodes agree the utterance was; None: it stays what it was.
@@ -161,6 +166,12 @@ def vote(prompted: Decode | None, margins: Sequence[str], likely: Command | None
         # The prompt can bend a word too far ("Fause."): then its plain decode ("Boss.") counts.
         text = prompted.text if parse_command(prompted.text) else prompted.plain or ""
         command = parse_command(text)
+        if (command in RATE_WORDS and not votes[command]
+                and max(_said(prompted.text), _said(prompted.plain or "")) < 2):
+            # A bare "Faster." from whisper alone is as likely a one-word answer that sounds
+            # like it ("Pasta." to "What food do you like?", heard "Pastor" by Moonshine);
+            # asked for, the rate comes with a word more ("slower, please") or is heard plainly.
+            command = None
         if command is not None and (
                 command is likely or votes[command]
                 or (command in PROMPTED_ALONE
