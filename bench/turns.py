@@ -10,9 +10,10 @@ recogniser's partial text: Silero VAD frame by frame, the endpointer, smart-turn
 pause (its verdict arriving ``--model-latency`` later), and, with ``--asr``, faster-whisper
 tiny.en transcribing every stored answer that had a cut, to check no word was lost.
 
-The partial transcript is an oracle with a delay: the sentences finished ``--hint-latency`` ago
-with their punctuation (whisper's speculative tail decode), plus the words of the current
-sentence so far, unpunctuated.
+The partial transcript is an oracle with a delay: the clips finished ``--hint-latency`` ago
+as Moonshine writes each of them, punctuation included (``--hints heard``; the session decodes
+the parts a pause splits apart), or as their script has them (``--hints script``), plus the
+words of the current clip so far, unpunctuated.
 
 Per pause length it reports: ``cut_rate`` (answers ended at a thinking pause), ``recovered``
 (cuts whose continuation was taken back by barge-in: the endpointer keeps listening after the
@@ -159,6 +160,37 @@ def sentence_case(s: Sentence) -> Sentence:
     return Sentence(text, s.pcm, s.source)
 
 
+HEARD: dict[str, str] = {}
+"""What the recogniser writes for each clip, by ``clip_key`` (``--hints heard``)."""
+
+
+def clip_key(s: Sentence) -> str:
+    """A clip's identity: its voice, script and length."""
+    return hashlib.sha1(f"{s.source}|{s.text}|{len(s.pcm)}".encode()).hexdigest()[:16]
+
+
+def hear_clips(voices: dict[str, list[Sentence]], engine: str) -> None:
+    """Decode every clip once with ``engine`` (cached): the hints then carry the recogniser's
+    punctuation, as live. The session decodes the parts of an answer that a pause splits
+    apart (``speech_parts``), so a part's own decode is what the endpointer sees at the pause:
+    Moonshine ends a LibriVox reader's clause with a comma where the script's sentence case
+    gave a full stop, and a full stop where the script has a comma."""
+    path = cache_dir() / f"turns-heard-{engine}.json"
+    cached: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
+    todo = [s for pool in voices.values() for s in pool if clip_key(s) not in cached]
+    if todo:
+        from voice_coach.stt.registry import create_recognizer
+
+        rec = create_recognizer(engine)
+        try:
+            for s in todo:
+                cached[clip_key(s)] = rec.transcribe(s.pcm).text.strip()
+        finally:
+            rec.close()
+        path.write_text(json.dumps(cached))
+    HEARD.update(cached)
+
+
 def oracle_hint(answer: Answer, t: float, latency: float) -> str:
     """What a streaming recogniser would show at stream time ``t``.
 
@@ -166,10 +198,11 @@ def oracle_hint(answer: Answer, t: float, latency: float) -> str:
     can end in a second of room tone or a breath, and the words are out before it."""
     done, current = [], ""
     for s, (a, b) in zip(answer.sentences, answer.voiced or answer.spans, strict=True):
+        text = HEARD.get(clip_key(s)) or s.text
         if t >= b + latency:
-            done.append(s.text)
+            done.append(text)
         elif t >= a:
-            ws = s.text.rstrip(".!?").split()
+            ws = text.rstrip(".!?").split()
             k = int(len(ws) * min(1.0, (t - a) / max(b - a, 1e-3)))
             # Without the final words and punctuation yet: the decode lags the voice.
             current = " ".join(ws[: max(0, k - 2)])
@@ -329,7 +362,10 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
         v0, v1 = feats.voiced_extent(s)
         answer.voiced.append((a + v0, a + v1))
     out = Outcome(answer.pause, answer.stage.value, "", "", False, len(answer.spans) - 1)
-    out.finished_end = bool(re.search(r"[.!?]$", answer.sentences[-1].text.strip()))
+    # Whether the answer sounds finished: its last clip ends a sentence as written by the
+    # recogniser with --hints heard (a reader's voice that goes on is heard with a comma).
+    last = answer.sentences[-1]
+    out.finished_end = bool(re.search(r"[.!?]$", (HEARD.get(clip_key(last)) or last.text).strip()))
     out.expected = expected
     pending: list[tuple[float, float | None]] = []
     end_at: float | None = None
@@ -510,6 +546,9 @@ def main() -> None:
     parser.add_argument("--expected", default="{}",
                         help='JSON overrides of the words each stage expects ({"discussion": 30})'
                              " (with --per-stage)")
+    parser.add_argument("--hints", default="heard",
+                        help="the partial transcripts: 'heard' (each clip as Moonshine writes "
+                             "it, punctuation included) or 'script' (the clips' own text)")
     parser.add_argument("--per-stage", action="store_true",
                         help="each stage's fixed expected length, not the question's")
     args = parser.parse_args()
@@ -530,6 +569,8 @@ def main() -> None:
     tuned = set(args.tune_on.split(","))
     if args.voices:
         voices = {v: p for v, p in voices.items() if v in args.voices.split(",")}
+    if args.hints == "heard":
+        hear_clips(voices, "moonshine")
     talkers = babble_talkers()
     noises = [n for n in NOISES if n.name in args.noises.split(",")]
     cfg = dataclasses.replace(EndpointConfig(), **json.loads(args.config))
@@ -632,6 +673,7 @@ def main() -> None:
         "model_check_s_p50": round(percentile(feats.seconds, 50), 3),
         "feature_cache_misses": feats.misses,
         "vad": args.vad,
+        "hints": args.hints,
         "adapt": not args.no_adapt,
         "config": json.loads(args.config),
         "expected_words": ({k.value: v for k, v in args.expected_words.items()}
