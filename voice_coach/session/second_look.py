@@ -118,6 +118,11 @@ def _skeleton(text: str) -> str:
     return "".join(sound_key(w) or w for w in words(text))
 
 
+def _said(text: str) -> int:
+    """Words in ``text`` that are no filler sounds."""
+    return sum(1 for w in words(text) if w not in FILLERS)
+
+
 def heard_as_answer(prompted: Decode, command: Command, heard: str | None) -> bool:
     """Whether whisper without the prompt heard the utterance as words that are no command,
     or as nothing, and the recogniser heard those same words (or nothing either).
@@ -130,18 +135,12 @@ def heard_as_answer(prompted: Decode, command: Command, heard: str | None) -> bo
     plain = prompted.plain
     if plain is None or parse_command(plain) is command:
         return False
-    said = [w for w in words(plain) if w not in FILLERS]
-    if not said:
+    if not _said(plain):
         return True
     if not heard or not normalise(heard):
         return False
     skeleton, other = _skeleton(plain), _skeleton(heard)
     return difflib.SequenceMatcher(None, skeleton, other).ratio() >= SAME_SOUNDS
-
-
-def _said(text: str) -> int:
-    """Words in ``text`` that are no filler sounds."""
-    return sum(1 for w in words(text) if w not in FILLERS)
 
 
 def vote(prompted: Decode | None, margins: Sequence[str], likely: Command | None = None,
