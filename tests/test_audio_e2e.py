@@ -65,6 +65,23 @@ def test_microphone_records_speech_played_into_virtual_mic(
     assert result["overflows"] == 0
 
 
+def _play_and_record(
+    virtual_audio: VirtualAudio,
+    audio_env: dict[str, str],
+    wav: Path,
+    cap: Path,
+    audio_child: ChildRunner,
+) -> dict[str, Any]:
+    """Play ``wav`` in three queued clips through a Player while the speaker is recorded."""
+    virtual_audio.record_speaker(cap)
+    time.sleep(0.3)  # parecord attaches before the program plays
+    try:
+        return _finish(audio_child("play", json.dumps({"wav": str(wav), "parts": 3}), audio_env))
+    finally:
+        time.sleep(0.3)
+        virtual_audio.stop_recording(cap)
+
+
 def test_player_plays_into_virtual_speaker(
     virtual_audio: VirtualAudio,
     audio_env: dict[str, str],
@@ -72,15 +89,17 @@ def test_player_plays_into_virtual_speaker(
     tmp_path: Path,
     audio_child: ChildRunner,
 ) -> None:
-    cap = tmp_path / "speaker.wav"
-    virtual_audio.record_speaker(cap)
-    time.sleep(0.3)  # parecord attaches before the program plays
-    result = _finish(
-        audio_child("play", json.dumps({"wav": str(speech_wav), "parts": 3}), audio_env)
-    )
-    time.sleep(0.3)
-    virtual_audio.stop_recording(cap)
-
+    # A starved sound server (a busy CI machine) can take a buffer faster than real time and
+    # drop it: CI once saw 3.68 s of audio "played" in 2.59 s, a third of it missing from the
+    # recording. No player can do that to an intact device, so such a run is tried again;
+    # a player that loses audio on an intact device still fails below.
+    for attempt in range(3):
+        cap = tmp_path / f"speaker{attempt}.wav"
+        result = _play_and_record(virtual_audio, audio_env, speech_wav, cap, audio_child)
+        if result["wall"] >= result["seconds"] - 0.25:
+            break
+        print(f"the device took {result['seconds']:.2f} s of audio in {result['wall']:.2f} s "
+              f"({result['underflows']} underflows): the sound server skipped; again")
     ref = read_audio(speech_wav)
     got = read_audio(cap)
     print(
@@ -89,8 +108,8 @@ def test_player_plays_into_virtual_speaker(
         f"wall {result['wall']:.2f} s for {result['seconds']:.2f} s of audio in 3 clips"
     )
     assert result["queued_to_first"] < 0.5
-    # three queued clips play back to back: no gaps beyond the output latency
-    assert result["wall"] < result["seconds"] + 0.5
+    # three queued clips play back to back: no gaps beyond the output latency, and in real time
+    assert result["seconds"] - 0.25 <= result["wall"] < result["seconds"] + 0.5
     loud_ref = (abs(ref.astype(int)) > 300).sum()
     loud_got = (abs(got.astype(int)) > 300).sum()
     assert 0.7 * loud_ref < loud_got < 1.3 * loud_ref

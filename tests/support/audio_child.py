@@ -82,6 +82,7 @@ def play(args: dict[str, Any]) -> dict[str, Any]:
             "wall": t1 - t0,
             "seconds": sum(p.seconds for p in pbs),
             "first_sample_at": pbs[0].first_sample_at,
+            "underflows": player.underflows,
         }
 
 
