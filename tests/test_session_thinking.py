@@ -164,3 +164,45 @@ def test_speech_during_a_slow_tail_joins_the_same_answer() -> None:
     assert len(audio) / SAMPLE_RATE == pytest.approx(expected, abs=0.35)
     times = [float(e["t"]) for e in events if "t" in e]  # type: ignore[arg-type]
     assert times == sorted(times)
+
+
+class EndingSource(PcmSource):
+    """A real-time source that ends (``finished``) when closed, as a vanished script does."""
+
+    def close(self) -> None:
+        super().close()
+        self.finished = True
+
+
+@pytest.mark.slow
+def test_an_answer_after_a_bridge_keeps_its_first_words() -> None:
+    """Real time, loudspeakers, no echo coming back: after a bridge, the next answer starts
+    0.2 s after the reply and every frame of it is stored (its first second was once taken for
+    the reply's echo, because the bridge's gate stayed on for every later line)."""
+    source = EndingSource(realtime=True, after_end=AfterEnd.SILENCE)
+    second = voiced(1.5)
+    calls = {"n": 0}
+
+    def on_listen(stage: object, line: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            source.feed(np.concatenate([quiet(0.3), voiced(1.0)]))
+        elif calls["n"] == 2:
+            source.feed(np.concatenate([quiet(0.2), second]))
+        else:
+            source.close()
+
+    ui, player = RecordingUI(), NullPlayer(realtime=True)
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    session = VoiceSession(
+        load_scenario_file(QUICK), source, player, NamedToneSpeaker(1.0),
+        SlowTailRecognizer(ANSWERS, [1.4, 0.0]), SessionStore(), ui,
+        VoiceOptions(name="Jo", seed=1, vad="energy", endpoint=fast), on_listen=on_listen)
+    session.run()
+    assert session.bridges == 1 and session.echo is not None and not session.echo.learnt
+    answers = [e for e in _events() if e["type"] == "answer"]
+    assert [a["text"] for a in answers] == ANSWERS[:2]
+    folder = next(SessionStore().root.iterdir())
+    audio = read_audio(folder / str(answers[1]["audio"]))
+    loud = int((np.abs(audio.astype(np.int32)) > 1000).sum())
+    assert loud >= 0.95 * int((np.abs(second.astype(np.int32)) > 1000).sum())

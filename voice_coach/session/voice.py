@@ -276,7 +276,11 @@ class VoiceSession:
         self._bridge: list[Speech] | None = None
         """Rendered while the first line plays, off the greeting's path (see _play_line)."""
         self._echo_until = 0.0
-        """Monotonic time until which captured frames may hold the bridge's echo."""
+        """Monotonic time until which captured frames may hold the last line's echo (judged
+        only once the echo path is learnt)."""
+        self._bridge_echo_until = 0.0
+        """Monotonic time until which captured frames may hold the bridge's echo (judged
+        always: the bridge is too short to learn from)."""
         self.bridges = 0
         """How many times the interviewer bridged a slow recognition tail."""
         self._echo_lessons = 0
@@ -793,8 +797,12 @@ class VoiceSession:
             is_speech = vad.is_speech(frame)
             if self.echo is not None and is_speech:
                 at = self._frame_time(chunk)
-                if at < self._echo_until and (self.echo.learnt or self.bridges):
-                    # The echo of the last line (or of the bridge) is still arriving.
+                if (at < self._echo_until and self.echo.learnt) or at < self._bridge_echo_until:
+                    # The echo of the last line (or of the bridge) is still arriving. An
+                    # unlearnt path is judged only near the bridge: there the gate takes the
+                    # echo as loud as what was played, which a voice at a normal level never
+                    # beats, and once that window also covered every line after a bridge,
+                    # each answer's first second was taken for echo and lost.
                     is_speech = self.echo.is_user(frame, at)
             events = ep.process(frame, is_speech)
             self.turns.handle(ep, events)
@@ -931,7 +939,7 @@ class VoiceSession:
             for clip in self._bridge:
                 self.echo.add_reference(t, resample(clip.samples, clip.rate))
                 t += clip.seconds
-            self._echo_until = t + self.echo.settings.max_delay
+            self._bridge_echo_until = t + self.echo.settings.max_delay
         if self._audio_clock is not None:
             self._audio_clock.advance(seconds)
 
