@@ -657,9 +657,17 @@ def _clause(verb: Any) -> set[int]:
     return out
 
 
+_MAX_HEAD_STEPS = 40
+"""Heads walked up to find a verb: a clause is never this deep, but a run-on answer of 20,000
+words parsed as one chain is, and walking it for every phrase took five minutes."""
+
+
 def _governing_verb(tok: Any) -> Any:
+    """The verb (or auxiliary) that governs ``tok``, or the highest head within reach."""
     t = tok
-    while t.pos_ not in ("VERB", "AUX") and t.head.i != t.i:
+    for _ in range(_MAX_HEAD_STEPS):
+        if t.pos_ in ("VERB", "AUX") or t.head.i == t.i:
+            break
         t = t.head
     return t
 
