@@ -157,3 +157,94 @@ def test_going_on_before_the_reply_starts_says_nothing() -> None:
     assert not any(c.playback.stopped for c in player.clips)
     replies = [line for line in ui.lines if line.startswith("I: ")]
     assert len(replies) == len([e for e in events if e["type"] == "prompt"])
+
+
+class QuickAnswerPlayer(NullPlayer):
+    """Calls ``on_reply_end(end)`` with when each clip queued after the first answer ends."""
+
+    def __init__(self) -> None:
+        super().__init__(realtime=True)
+        self.armed = False
+        self.ends: list[float] = []
+
+    def play(self, samples: Pcm, rate: int, on_first_sample: Any = None) -> Any:
+        pb = super().play(samples, rate, on_first_sample)
+        if self.armed and pb.ends_at is not None:
+            self.ends.append(pb.ends_at)
+        return pb
+
+
+class VoicedLengthRecognizer(Recognizer):
+    """Knows each answer by how long its voice lasts: 1.0 s, 1.5 s, or both joined."""
+
+    name = "scripted"
+    texts = ("I am Jo and I build dashboards", "I like hiking")
+
+    def transcribe(self, samples: Pcm) -> Transcript:
+        n = len(samples) // 480
+        frames = samples[: n * 480].astype(np.float64).reshape(n, 480)
+        voiced_s = float((np.sqrt((frames**2).mean(axis=1)) > 1000).sum()) * 0.03
+        if voiced_s < 0.5:
+            return Transcript("", engine=self.name)
+        if voiced_s < 1.25:
+            return Transcript(self.texts[0], engine=self.name)
+        if voiced_s < 2.0:
+            return Transcript(self.texts[1], engine=self.name)
+        return Transcript(" ".join(self.texts), engine=self.name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gap", [0.05, 0.15])
+def test_a_quick_answer_to_the_next_question_is_a_new_answer(gap: float) -> None:
+    """The question is said whole, and the user answers it ``gap`` s after its end: that is
+    the next answer, from its first frame, not the last answer going on (120 ms of voice
+    inside the reply's tail once joined it to the answer before, and the question, said
+    in full, vanished from the transcript)."""
+    import threading
+    import time
+
+    source = PcmSource(realtime=True, after_end=AfterEnd.SILENCE)
+    player = QuickAnswerPlayer()
+    second = voiced(1.5)
+    calls = {"n": 0}
+
+    def feed_after_reply() -> None:
+        # The reply's clips are queued while it plays: answer once the last one has ended.
+        while True:
+            time.sleep(0.01)
+            if player.ends and time.monotonic() > player.ends[-1] + gap:
+                source.feed(second)
+                return
+
+    def on_listen(stage: object, line: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            source.feed(np.concatenate([quiet(0.3), voiced(1.0)]))
+            player.armed = True
+            threading.Thread(target=feed_after_reply, daemon=True).start()
+        elif calls["n"] >= 3:
+            source.close()
+            source.finished = True
+
+    ui = RecordingUI()
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    texts = list(VoicedLengthRecognizer.texts)
+    session = VoiceSession(
+        load_scenario_file(QUICK), source, player, SlowSpeaker(), VoicedLengthRecognizer(),
+        SessionStore(), ui,
+        VoiceOptions(name="Jo", seed=1, vad="energy", endpoint=fast, headphones=True),
+        on_listen=on_listen,
+    )
+    session.run()
+    folder = next(SessionStore().root.iterdir())
+    events = [json.loads(x) for x in (folder / "transcript.jsonl").read_text().splitlines()]
+    answers = [e for e in events if e["type"] == "answer"]
+    assert [a["text"] for a in answers] == texts
+    assert session.endpointer.barge_ins == 0 and "(go on)" not in ui.lines
+    prompts = [e for e in events if e["type"] == "prompt"]
+    assert len(prompts) >= 2  # the question the second answer answers was stored
+    from voice_coach.audio.format import read_audio
+
+    audio = read_audio(folder / str(answers[1]["audio"]))
+    loud = int((np.abs(audio.astype(np.int32)) > 1000).sum())
+    assert loud >= 0.95 * int((np.abs(second.astype(np.int32)) > 1000).sum())

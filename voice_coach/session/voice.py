@@ -176,6 +176,12 @@ ListenHook = Callable[[Stage | None, str], None]
 """Called when listening begins, with the stage and the interviewer's last line (the demo)."""
 
 
+def _heard_end(playbacks: list[Playback]) -> float | None:
+    """When the last of a line's clips left the speaker (None: not known)."""
+    ends = [pb.ends_at for pb in playbacks if pb.ends_at is not None and not pb.stopped]
+    return max(ends) if ends else None
+
+
 def snapshot(controller: Controller) -> Controller | None:
     """The controller's conversation state, to go back to if the user goes on (barge-in).
 
@@ -281,6 +287,8 @@ class VoiceSession:
         self._bridge_echo_until = 0.0
         """Monotonic time until which captured frames may hold the bridge's echo (judged
         always: the bridge is too short to learn from)."""
+        self._recent_voiced: collections.deque[bool] = collections.deque(maxlen=5)
+        """Whether the user's voice was in each of the last frames watched during a reply."""
         self.bridges = 0
         """How many times the interviewer bridged a slow recognition tail."""
         self._echo_lessons = 0
@@ -435,7 +443,7 @@ class VoiceSession:
                 self._last_line = event.text
                 if self._audio_clock is not None:
                     self._audio_clock.advance(sum(c.seconds for c in clips))
-            if watch and said and self._watch_tail():
+            if watch and said and self._watch_tail(_heard_end(said[-1][2])):
                 self.ui.note("(go on)")
                 return True
             if pending is not None:  # nothing to say back, or the reply was listened through
@@ -542,6 +550,7 @@ class VoiceSession:
         """Listen while a line plays; True (and the line stopped) when the user goes on."""
         if self.echo is not None and playbacks:
             self._echo_reference(self.echo, clips, playbacks)
+        self._recent_voiced.clear()
         while True:
             self._feed_references()
             if not self.player.playing:
@@ -577,25 +586,40 @@ class VoiceSession:
                 self.unsaid_replies += 1
                 return True
 
-    def _watch_tail(self) -> bool:
+    def _watch_tail(self, heard_end: float | None = None) -> bool:
         """The reply was played: judge every frame captured until its echo has died away.
 
         The frames are judged in capture order, however late they are read (a busy machine):
         a user who went on over the reply is heard even when the reply has already ended.
         The first frame past the echo is kept for the next answer. True on a barge-in.
+
+        ``heard_end``: when the reply's last sample left the speaker. With headphones, a user
+        silent then who speaks after it answers the question just asked: from that frame on,
+        everything is kept for the next answer. (With loudspeakers the tail is judged as
+        before: a user talking over the line can be taken for its echo until it ends, and
+        would then look like one who starts afresh: an e2e run saw that split an answer.)
         """
         until = time.monotonic() + self._echo_tail()
         self._listen_from = until
         if not getattr(self.source, "realtime", True):
             return False
+        answers_early = heard_end is not None and self.echo is None
         while True:
             chunk = self._read(timeout=0.05)
             if chunk is None:
                 if getattr(self.source, "finished", False) or time.monotonic() > until + 1.0:
                     break
                 continue
-            if self._frame_time(chunk) >= until:
+            at = self._frame_time(chunk)
+            if at >= until:
                 self._held.appendleft(chunk)
+                break
+            if (answers_early and heard_end is not None and at >= heard_end
+                    and not any(self._recent_voiced)):
+                # 120 ms of a quick answer here once counted as the last answer going on:
+                # the two were joined, and the question, said in full, was dropped.
+                self._held.appendleft(chunk)
+                self._listen_from = heard_end
                 break
             if self._watch_frame(chunk):
                 return True
@@ -620,6 +644,7 @@ class VoiceSession:
             excess = echo.excess_db(frame, at)
             if voiced:
                 voiced = echo.is_user(frame, at)
+        self._recent_voiced.append(voiced)
         if not any(e.kind is EventKind.BARGE_IN for e in ep.process(frame, voiced, excess)):
             return False
         if echo is not None:
