@@ -76,7 +76,8 @@ def _play_and_record(
     virtual_audio.record_speaker(cap)
     time.sleep(0.3)  # parecord attaches before the program plays
     try:
-        return _finish(audio_child("play", json.dumps({"wav": str(wav), "parts": 3}), audio_env))
+        args = {"wav": str(wav), "parts": 3, "settle": 0.5}
+        return _finish(audio_child("play", json.dumps(args), audio_env))
     finally:
         time.sleep(0.3)
         virtual_audio.stop_recording(cap)

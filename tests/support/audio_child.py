@@ -70,6 +70,12 @@ def play(args: dict[str, Any]) -> dict[str, Any]:
     """Play a WAV file (optionally split in two clips to check gapless queueing)."""
     samples, rate = read_wav(args["wav"])
     with Player() as player:
+        if args.get("settle"):
+            # A new stream on a fresh virtual sink is drained faster than real time at first
+            # (underflows, audio skipped): let it settle on silence, as a session's does
+            # while the first line is synthesised.
+            player.play(np.zeros(int(float(args["settle"]) * rate), np.int16), rate)
+            player.wait()
         t0 = time.monotonic()
         parts = np.array_split(samples, int(args.get("parts", 1)))
         pbs = [player.play(p, rate) for p in parts]
