@@ -8,6 +8,9 @@ continuation becomes part of the one answer, decided on again as a whole.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ import pytest
 
 from tests.test_voice_session import QUICK, RecordingUI, quiet, voiced
 from voice_coach.audio.capture import AfterEnd, PcmSource
-from voice_coach.audio.format import SAMPLE_RATE, Pcm
+from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 from voice_coach.audio.playback import NullPlayer
 from voice_coach.interview.scenario import load_scenario_file
 from voice_coach.listening.endpointer import EndpointConfig
@@ -63,8 +66,17 @@ def run_first_answer(
             fed["done"] = True
             source.feed(audio)
 
-    ui = RecordingUI()
     player = NullPlayer(realtime=True)
+    session, ui, folder, events = run_session(source, player, recognizer, on_listen)
+    return session, ui, player, folder, events
+
+
+def run_session(
+    source: PcmSource, player: NullPlayer, recognizer: Recognizer,
+    on_listen: Callable[[object, str], None],
+) -> tuple[VoiceSession, RecordingUI, Path, list[dict[str, Any]]]:
+    """Run a real-time session with headphones and a quick endpoint; its transcript events."""
+    ui = RecordingUI()
     fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
     session = VoiceSession(
         load_scenario_file(QUICK), source, player, SlowSpeaker(), recognizer,
@@ -75,7 +87,7 @@ def run_first_answer(
     session.run()
     folder = next(SessionStore().root.iterdir())
     events = [json.loads(x) for x in (folder / "transcript.jsonl").read_text().splitlines()]
-    return session, ui, player, folder, events
+    return session, ui, folder, events
 
 
 @pytest.mark.slow
@@ -88,8 +100,6 @@ def test_continuation_during_the_reply_joins_the_same_answer() -> None:
     assert "((go on))" in ui.lines  # RecordingUI brackets notes
     assert session.endpointer.barge_ins == 1
     # One WAV with the whole answer: both voiced parts and the pause between them.
-    from voice_coach.audio.format import read_audio
-
     audio = read_audio(folder / answers[0]["audio"])
     # (Ended after the user's own pause plus a margin: the endpointer learnt their patience.)
     assert session.endpointer.patience == pytest.approx(1.6 + 0.4, abs=0.1)
@@ -134,8 +144,6 @@ class SlowFirstPartRecognizer(LengthRecognizer):
     """Takes 0.7 s over the first part alone: the user goes on before the reply is ready."""
 
     def transcribe(self, samples: Pcm) -> Transcript:
-        import time
-
         if 0.5 <= len(samples) / SAMPLE_RATE < 3.0:
             time.sleep(0.7)
         return super().transcribe(samples)
@@ -200,9 +208,6 @@ def test_a_quick_answer_to_the_next_question_is_a_new_answer(gap: float) -> None
     the next answer, from its first frame, not the last answer going on (120 ms of voice
     inside the reply's tail once joined it to the answer before, and the question, said
     in full, vanished from the transcript)."""
-    import threading
-    import time
-
     source = PcmSource(realtime=True, after_end=AfterEnd.SILENCE)
     player = QuickAnswerPlayer()
     second = voiced(1.5)
@@ -226,25 +231,13 @@ def test_a_quick_answer_to_the_next_question_is_a_new_answer(gap: float) -> None
             source.close()
             source.finished = True
 
-    ui = RecordingUI()
-    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
     texts = list(VoicedLengthRecognizer.texts)
-    session = VoiceSession(
-        load_scenario_file(QUICK), source, player, SlowSpeaker(), VoicedLengthRecognizer(),
-        SessionStore(), ui,
-        VoiceOptions(name="Jo", seed=1, vad="energy", endpoint=fast, headphones=True),
-        on_listen=on_listen,
-    )
-    session.run()
-    folder = next(SessionStore().root.iterdir())
-    events = [json.loads(x) for x in (folder / "transcript.jsonl").read_text().splitlines()]
+    session, ui, folder, events = run_session(source, player, VoicedLengthRecognizer(), on_listen)
     answers = [e for e in events if e["type"] == "answer"]
     assert [a["text"] for a in answers] == texts
     assert session.endpointer.barge_ins == 0 and "(go on)" not in ui.lines
     prompts = [e for e in events if e["type"] == "prompt"]
     assert len(prompts) >= 2  # the question the second answer answers was stored
-    from voice_coach.audio.format import read_audio
-
     audio = read_audio(folder / str(answers[1]["audio"]))
     loud = int((np.abs(audio.astype(np.int32)) > 1000).sum())
     assert loud >= 0.95 * int((np.abs(second.astype(np.int32)) > 1000).sum())
