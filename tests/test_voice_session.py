@@ -318,3 +318,39 @@ def test_speculation_starts_when_silence_begins(tmp_path: Path) -> None:
     session, _ = run(ANSWERS, tmp_path)
     recognizer = session.recognizer()
     assert isinstance(recognizer, ScriptedRecognizer) and recognizer.prepared >= len(ANSWERS)
+
+
+class TailSource(PcmSource):
+    """A scripted source that remembers every unmute tail it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(realtime=False, after_end=AfterEnd.SILENCE)
+        self.tails: list[float] = []
+
+    def unmute(self, tail: float = 0.25) -> None:
+        self.tails.append(tail)
+        super().unmute(tail)
+
+
+@pytest.mark.parametrize(("headphones", "tail"), [(True, 0.0), (False, 0.25)])
+def test_the_microphone_reopens_when_the_line_ends_with_headphones(
+        headphones: bool, tail: float) -> None:
+    """With headphones nothing echoes: an answer begun the moment the line ends is heard
+    from its first syllable (a quarter second more stays muted only for a room's echo)."""
+    source = TailSource()
+    utterances = iter(ANSWERS[:2])
+
+    def on_listen(stage: Stage | None, line: str) -> None:
+        if next(utterances, None) is not None:
+            source.feed(np.concatenate([quiet(0.3), voiced(1.0)]))
+        else:
+            source.close()
+            source.finished = True
+
+    session = VoiceSession(
+        load_scenario_file(QUICK), source, NullPlayer(), ToneSpeaker(),
+        ScriptedRecognizer(ANSWERS[:2]), SessionStore(), RecordingUI(),
+        VoiceOptions(name="Jo", seed=1, vad="energy", headphones=headphones),
+        on_listen=on_listen)
+    session.run()
+    assert source.tails and set(source.tails) == {tail}

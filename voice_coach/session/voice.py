@@ -145,7 +145,8 @@ class VoiceOptions:
     save_audio: bool = True
     save_interviewer_audio: bool = False
     mute_tail: float = 0.25
-    """Seconds the microphone stays muted after the interviewer stops (room echo)."""
+    """Seconds the microphone stays muted after the interviewer stops (room echo; none with
+    headphones)."""
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
     turn_model: bool = False
     """Ask the smart-turn audio model at pauses (when installed); off keeps tests exact."""
@@ -463,7 +464,11 @@ class VoiceSession:
     def _echo_tail(self) -> float:
         """How long after the interviewer stops its echo can still arrive."""
         echo = self.echo
-        if echo is None or echo.delay is None:
+        if echo is None:
+            # Headphones: no room echo, and the line ends where the player says it does; a
+            # quarter second more muted cut the first syllable of an answer begun at once.
+            return 0.0
+        if echo.delay is None:
             return self.options.mute_tail
         return max(self.options.mute_tail, echo.delay + echo.settings.tolerance + 0.1)
 
@@ -1071,8 +1076,9 @@ class VoiceSession:
             if self._audio_clock is not None:
                 self._audio_clock.advance(seconds)
         finally:
-            self._listen_from = time.monotonic() + self.options.mute_tail
-            self.source.unmute(self.options.mute_tail)
+            tail = 0.0 if self.echo is None else self.options.mute_tail
+            self._listen_from = time.monotonic() + tail
+            self.source.unmute(tail)
 
     # --- failure paths ----------------------------------------------------------------------
 
