@@ -583,7 +583,9 @@ def test_ctrl_c_while_starting_is_one_line(coach_home: Path) -> None:
         err = "".join(line for line in [*seen, *rest.splitlines(keepends=True)]
                       if not line.startswith("import time:"))
         assert "Traceback" not in err, (delay, err)
-        assert p.returncode in (0, 130), (delay, p.returncode, err)
+        # -2: the signal came as the interpreter was shutting down, after Python had put the
+        # default handler back (CI saw it at 0.2 s): the shell reports 130 for it too.
+        assert p.returncode in (0, 130, -signal.SIGINT), (delay, p.returncode, err)
 
 
 @pytest.mark.parametrize("since", ["10000000000d", "9" * 5000 + "d", "0001-01-01"])
