@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.test_voice_session import QUICK, RecordingUI, quiet, voiced
+from tests.test_voice_session import QUICK, EndingSource, RecordingUI, quiet, voiced
 from voice_coach.audio.capture import AfterEnd, PcmSource
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 from voice_coach.audio.playback import NullPlayer
@@ -208,7 +208,7 @@ def test_a_quick_answer_to_the_next_question_is_a_new_answer(gap: float) -> None
     the next answer, from its first frame, not the last answer going on (120 ms of voice
     inside the reply's tail once joined it to the answer before, and the question, said
     in full, vanished from the transcript)."""
-    source = PcmSource(realtime=True, after_end=AfterEnd.SILENCE)
+    source = EndingSource(realtime=True, after_end=AfterEnd.SILENCE)
     player = QuickAnswerPlayer()
     second = voiced(1.5)
     calls = {"n": 0}
@@ -229,7 +229,6 @@ def test_a_quick_answer_to_the_next_question_is_a_new_answer(gap: float) -> None
             threading.Thread(target=feed_after_reply, daemon=True).start()
         elif calls["n"] >= 3:
             source.close()
-            source.finished = True
 
     texts = list(VoicedLengthRecognizer.texts)
     session, ui, folder, events = run_session(source, player, VoicedLengthRecognizer(), on_listen)

@@ -14,7 +14,14 @@ import time
 import numpy as np
 import pytest
 
-from tests.test_voice_session import ANSWERS, QUICK, RecordingUI, quiet, voiced
+from tests.test_voice_session import (
+    ANSWERS,
+    QUICK,
+    EndingSource,
+    RecordingUI,
+    quiet,
+    voiced,
+)
 from voice_coach.audio.capture import AfterEnd, PcmSource
 from voice_coach.audio.format import SAMPLE_RATE, Pcm, read_audio
 from voice_coach.audio.playback import NullPlayer
@@ -164,14 +171,6 @@ def test_speech_during_a_slow_tail_joins_the_same_answer() -> None:
     assert len(audio) / SAMPLE_RATE == pytest.approx(expected, abs=0.35)
     times = [float(e["t"]) for e in events if "t" in e]  # type: ignore[arg-type]
     assert times == sorted(times)
-
-
-class EndingSource(PcmSource):
-    """A real-time source that ends (``finished``) when closed, as a vanished script does."""
-
-    def close(self) -> None:
-        super().close()
-        self.finished = True
 
 
 @pytest.mark.slow

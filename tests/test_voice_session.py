@@ -320,7 +320,15 @@ def test_speculation_starts_when_silence_begins(tmp_path: Path) -> None:
     assert isinstance(recognizer, ScriptedRecognizer) and recognizer.prepared >= len(ANSWERS)
 
 
-class TailSource(PcmSource):
+class EndingSource(PcmSource):
+    """A scripted source that ends (``finished``) when closed, as a vanished script does."""
+
+    def close(self) -> None:
+        super().close()
+        self.finished = True
+
+
+class TailSource(EndingSource):
     """A scripted source that remembers every unmute tail it was given."""
 
     def __init__(self) -> None:
@@ -345,7 +353,6 @@ def test_the_microphone_reopens_when_the_line_ends_with_headphones(
             source.feed(np.concatenate([quiet(0.3), voiced(1.0)]))
         else:
             source.close()
-            source.finished = True
 
     session = VoiceSession(
         load_scenario_file(QUICK), source, NullPlayer(), ToneSpeaker(),

@@ -608,7 +608,8 @@ class VoiceSession:
         self._listen_from = until
         if not getattr(self.source, "realtime", True):
             return False
-        answers_early = heard_end is not None and self.echo is None
+        # Headphones only: there the line's end is where the player says it is.
+        answers_from = heard_end if self.echo is None else None
         while True:
             chunk = self._read(timeout=0.05)
             if chunk is None:
@@ -619,12 +620,11 @@ class VoiceSession:
             if at >= until:
                 self._held.appendleft(chunk)
                 break
-            if (answers_early and heard_end is not None and at >= heard_end
-                    and not any(self._recent_voiced)):
+            if answers_from is not None and at >= answers_from and not any(self._recent_voiced):
                 # 120 ms of a quick answer here once counted as the last answer going on:
                 # the two were joined, and the question, said in full, was dropped.
                 self._held.appendleft(chunk)
-                self._listen_from = heard_end
+                self._listen_from = answers_from
                 break
             if self._watch_frame(chunk):
                 return True
@@ -1076,7 +1076,7 @@ class VoiceSession:
             if self._audio_clock is not None:
                 self._audio_clock.advance(seconds)
         finally:
-            tail = 0.0 if self.echo is None else self.options.mute_tail
+            tail = self._echo_tail()
             self._listen_from = time.monotonic() + tail
             self.source.unmute(tail)
 
