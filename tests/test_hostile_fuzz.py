@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.session_checks import run_cli
@@ -77,6 +77,9 @@ def check_all_commands(home: Path, sid: str, budget: int) -> None:
 @FUZZ
 @given(name=nasty_text, interviewer=nasty_text, scenario=nasty_text,
        evs=st.lists(events, max_size=6), lines=st.lists(raw_lines, max_size=3))
+# Found by the fuzzer: how a session ended went to the terminal unescaped.
+@example(name="", interviewer="", scenario="", lines=[],
+         evs=[{"type": "session_end", "text": None, "reason": "\x1b"}])
 def test_fuzzed_sessions_through_every_read_command(
         coach_home: Path, name: str, interviewer: str, scenario: str,
         evs: list[dict[str, Any]], lines: list[bytes]) -> None:

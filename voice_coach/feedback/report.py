@@ -11,6 +11,7 @@ from voice_coach.feedback import thresholds as th
 from voice_coach.feedback.metrics import NOT_MEASURED, AnswerMetrics, Report
 from voice_coach.feedback.verdicts import Tip, Verdict
 from voice_coach.interview.stages import Stage
+from voice_coach.textsafe import printable
 from voice_coach.transcripts.events import parse_stage
 
 TOP_TIPS = 3
@@ -147,8 +148,8 @@ def _turn_row(a: AnswerMetrics) -> list[str]:
 def render_text(report: Report) -> str:
     """The readable terminal report: top tips, overall table, per-turn table, the rest."""
     r = report
-    out = [f"Feedback for session {r.session_id} ({r.scenario}, {r.mode or 'unknown mode'}, "
-           f"{r.end_reason})"]
+    out = [f"Feedback for session {r.session_id} ({printable(r.scenario)}, "
+           f"{printable(r.mode) or 'unknown mode'}, {printable(r.end_reason)})"]
     if r.cut_short:
         out.append(f"This session was cut short: its {len(r.answers)} complete "
                    f"turn{'s are' if len(r.answers) != 1 else ' is'} analysed.")

@@ -71,7 +71,7 @@ def to_text(session: LoadedSession, timestamps: bool = False) -> str:
     if session.cut_short:
         lines.append("(this session was cut short; every complete turn is shown)")
     else:
-        lines.append(f"(session {session.end_reason})")
+        lines.append(f"(session {printable(session.end_reason)})")
     return "\n".join(lines).lstrip("\n")
 
 
@@ -85,7 +85,7 @@ def to_markdown(session: LoadedSession) -> str:
         f"- Started: {_md(str(start.get('started_at', '?')))}",
         f"- Candidate: {_md(str(start.get('name', '')))}",
         f"- Interviewer: {_md(str(start.get('interviewer', '')))}",
-        f"- Ended: {session.end_reason}" + (" (cut short)" if session.cut_short else ""),
+        f"- Ended: {_md(session.end_reason)}" + (" (cut short)" if session.cut_short else ""),
     ]
     for e in session.typed:
         if isinstance(e, StageEvent):

@@ -144,7 +144,7 @@ def ending_text(plan: ReplayPlan) -> str:
     """The closing remark of a replay."""
     if plan.cut_short:
         return "(this session was cut short; every complete turn is shown)"
-    return f"(session {plan.end_reason})"
+    return f"(session {printable(plan.end_reason)})"
 
 
 def render_text(plan: ReplayPlan) -> str:
