@@ -20,7 +20,9 @@ Per pause length it reports: ``cut_rate`` (answers ended at a thinking pause), `
 endpoint, for as long as the interviewer's reply lasts), ``words_lost`` (words of speech that
 ended outside the stored answer), and the reply delay after the last word of finished answers
 (``endpoint`` minus the last word, plus ``--pipeline`` seconds of recognition tail, synthesis and
-playback start measured by bench/latency.py). ``--tune-on`` names the voices the settings
+playback start measured by bench/latency.py; an answer never ended within the recording -
+background talk keeping the pause open - counts as that long a delay and in ``no_reply_rate``).
+``--tune-on`` names the voices the settings
 were tuned on (piper and the Austen reader): the rest (the Two Cities reader) is reported
 apart as ``held_out``. ``audible_cut_rate`` counts only the cuts the user could hear: those
 where they went on after the reply's first sample (``--audible-after`` s after the endpoint).
@@ -328,6 +330,8 @@ class Outcome:
     words_lost_clip: float = 0.0
     """Words lost counting the whole clip as speech, its quiet edges too."""
     reply_delay: float | None = None
+    no_reply: bool = False
+    """No endpoint came after the last word: the interviewer would still be waiting."""
     finished_end: bool = True
     """The answer's last sentence ends a sentence (so the answer sounds finished)."""
     audible_cuts: int = 0
@@ -431,11 +435,16 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
         a, b = a + v0, a + v1
         outside = max(0.0, min(b, stored_from) - a) + max(0.0, b - max(a, stored_to))
         out.words_lost += n * min(1.0, outside / max(b - a, 1e-3))
+    # From the last word: the end of the last part, or the last voiced frame when the
+    # recording ends in a quiet tail (a breath) that is no word.
+    last_word = min(last_end_t, ep.last_voice_time or last_end_t)
     if end_at is not None:
-        # From the last word: the end of the last part, or the last voiced frame when the
-        # recording ends in a quiet tail (a breath) that is no word.
-        last_word = min(last_end_t, ep.last_voice_time or last_end_t)
         out.reply_delay = end_at - last_word + args.pipeline
+    else:
+        # Never ended (background talk kept the pause open): no reply for the rest of the
+        # recording, counted as that long a delay so the percentiles do not hide it.
+        out.no_reply = True
+        out.reply_delay = ep.now - last_word + args.pipeline
     out.patience = ep.patience
     if out.cuts or (args.asr_lost and max(out.words_lost, out.words_lost_clip) > 0):
         a0, b0 = round(stored_from * SAMPLE_RATE), round(stored_to * SAMPLE_RATE)
@@ -511,6 +520,7 @@ def summarise(rows: list[Outcome]) -> dict[str, Any]:
             "words_lost_whole_clip": round(sum(r.words_lost_clip for r in sel), 1),
             "reply_delay_p50": round(percentile(delays, 50), 3),
             "reply_delay_p95": round(percentile(delays, 95), 3),
+            "no_reply_rate": round(sum(1 for r in sel if r.no_reply) / len(sel), 3),
         }
     return out
 
@@ -701,7 +711,8 @@ def main() -> None:
           + "; held out " + " ".join(f"{v['cut_rate']}" for v in report["held_out"].values())
           + "; reply p50 " + " ".join(f"{k.split(':')[-1]} {v['reply_delay_p50']}"
                                       for k, v in by_voice.items())
-          + f"; words lost {report['words_lost_total']}")
+          + f"; words lost {report['words_lost_total']}"
+          + "; no reply " + " ".join(f"{v['no_reply_rate']}" for v in a.values()))
 
 
 if __name__ == "__main__":

@@ -149,11 +149,11 @@ def test_finished_sentence_ends_sooner() -> None:
         ("I did the backend, um", 2.5),
         ("because,", 2.5),
         ("I like it.", 1.2),  # too short to count as finished
-        ("I think that went really well overall.", 0.6),
+        ("I think that went really well overall.", 0.75),
         # engines without punctuation: finished unless it ends on a cue
-        ("I think that went really well overall", 0.6),
+        ("I think that went really well overall", 0.75),
         ("I think that went really well, overall", 1.2),  # punctuated, mid-sentence
-        ("we did the whole thing and.", 0.6),
+        ("we did the whole thing and.", 0.75),
         ("Yes, and I also tried the other approach, THE", 2.5),
     ],
 )
@@ -163,7 +163,7 @@ def test_required_silence(hint: str, expected: float) -> None:
 
 def test_expected_length_keeps_waiting_through_a_thinking_pause() -> None:
     first_sentence = "At my last job I built a data pipeline for sales reporting."
-    assert required_silence(first_sentence, EndpointConfig()) == pytest.approx(0.6)
+    assert required_silence(first_sentence, EndpointConfig()) == pytest.approx(0.75)
     # A discussion question wants a developed answer: one sentence is not the end yet.
     assert required_silence(first_sentence, EndpointConfig(), expected_words=25) == (
         pytest.approx(2.5))
@@ -229,3 +229,53 @@ def test_events_are_deterministic_for_a_replayed_stream() -> None:
     flags = list(rng.random(2000) < 0.4)
     a, b = Endpointer(), Endpointer()
     assert feed(a, flags) == feed(b, flags)
+
+
+def test_talk_far_below_the_voice_in_a_pause_does_not_reopen_it() -> None:
+    """Silero calls background talkers speech: their words must not keep a pause open."""
+    ep = Endpointer(EndpointConfig(end_silence=1.0))
+    feed(ep, "x" * 30, value=3000)
+    events = feed(ep, "." * 10 + "x" * 10 + "." * 5 + "x" * 10, value=300)  # -20 dB
+    assert kinds(events)[0] is EventKind.SILENCE_START
+    assert EventKind.SPEECH_RESUME not in kinds(events)
+    assert ep.state is EndpointState.ENDED  # 1.05 s of pause, talk behind the user or not
+
+
+def test_talk_straight_after_the_last_word_is_a_pause_from_that_word() -> None:
+    """Background talk with no gap after the user's last word: the pause began at the word."""
+    ep = Endpointer(EndpointConfig(end_silence=1.0))
+    feed(ep, "x" * 30, value=3000)
+    last_word = ep.now
+    events = feed(ep, "x" * frames_for(0.9), value=300)
+    assert [(e.kind, round(e.time, 2)) for e in events] == [
+        (EventKind.SILENCE_START, round(last_word, 2))]
+    assert ep.last_voice_time == pytest.approx(last_word)
+    assert kinds(feed(ep, "x" * frames_for(0.2), value=300)) == [EventKind.ENDPOINT]
+
+
+def test_a_soft_stretch_between_words_is_no_pause_and_the_user_resumes_at_their_level() -> None:
+    ep = Endpointer(EndpointConfig(end_silence=1.0))
+    feed(ep, "x" * 30, value=3000)
+    assert feed(ep, "x" * frames_for(0.4), value=300) == []  # a dip between words
+    assert ep.state is EndpointState.SPEAKING
+    feed(ep, "x" * 5, value=3000)
+    events = feed(ep, "." * 10 + "x" * 2, value=1500)  # a pause, then the user 6 dB softer
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.SPEECH_RESUME]
+
+
+def test_a_user_who_steps_back_slowly_stays_the_user() -> None:
+    """The voice level is the recent one: 3 dB quieter every few seconds is still the user."""
+    ep = Endpointer(EndpointConfig(end_silence=1.0))
+    value = 8000
+    for _ in range(6):  # -18 dB in all, over ~18 s of speech
+        feed(ep, "x" * 100, value=value)
+        value = int(value / 1.41)
+    events = feed(ep, "." * 10 + "x" * 2, value=value)
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.SPEECH_RESUME]
+
+
+def test_the_level_rule_in_pauses_can_be_turned_off() -> None:
+    ep = Endpointer(EndpointConfig(end_silence=1.0, pause_level_db=0))
+    feed(ep, "x" * 30, value=3000)
+    events = feed(ep, "." * 10 + "x" * 2, value=300)
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.SPEECH_RESUME]

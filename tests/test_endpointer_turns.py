@@ -20,6 +20,8 @@ from voice_coach.listening.endpointer import (
 )
 
 FINISHED = "At my last job I built a data pipeline for sales reporting."
+SHORT = EndpointConfig().finished_silence
+"""The pause that ends an answer that sounds finished."""
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def test_judge_words(hint: str, expected: Verdict) -> None:
 
 def test_model_and_words_must_agree_for_the_short_wait() -> None:
     cfg = EndpointConfig(words_overrule_model=0.0)  # (on, see test_long_complete_answer...)
-    assert required_silence(FINISHED, cfg, probability=0.9) == pytest.approx(0.6)
+    assert required_silence(FINISHED, cfg, probability=0.9) == pytest.approx(SHORT)
     # Sounds unfinished (mid-thought intonation): wait as for "and".
     assert required_silence(FINISHED, cfg, probability=0.2) == pytest.approx(2.5)
     # No words yet: the model alone can lengthen the wait, not shorten it below neutral.
@@ -59,7 +61,7 @@ def test_short_for_the_question_waits_the_stage_thinking_pause() -> None:
                             thinking=3.5) == pytest.approx(3.5)
     long_answer = FINISHED + " We cut the nightly run from four hours to twenty minutes."
     assert required_silence(long_answer, cfg, expected_words=20, probability=0.95,
-                            thinking=3.5) == pytest.approx(0.6)
+                            thinking=3.5) == pytest.approx(SHORT)
 
 
 def test_hold_cue_waits_longest() -> None:
@@ -80,9 +82,9 @@ def test_turn_check_is_asked_once_per_pause_and_its_verdict_is_used() -> None:
     assert ep.silence_needed() == pytest.approx(1.2)
     ep.set_turn_probability(0.93)
     assert ep.verdict() is Verdict.FINISHED
-    events = feed(ep, [False] * frames_for(0.42))
+    events = feed(ep, [False] * frames_for(SHORT - 0.18))
     assert kinds(events) == [EventKind.ENDPOINT]
-    assert events[0].time == pytest.approx(30 * FRAME_S + 0.6, abs=FRAME_S)
+    assert events[0].time == pytest.approx(30 * FRAME_S + SHORT, abs=FRAME_S)
 
 
 def test_unfinished_sound_keeps_waiting_and_resume_clears_the_verdict() -> None:
@@ -103,11 +105,11 @@ def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
     ep = Endpointer()
     feed(ep, "x" * 30, value=111)
     ep.set_hint(FINISHED)
-    events = feed(ep, [False] * frames_for(0.6))
+    events = feed(ep, [False] * frames_for(SHORT))
     assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
     first_end = events[-1].time
     # The user was only thinking: 1.5 s after the last word they go on.
-    gap_frames = frames_for(1.5) - frames_for(0.6)
+    gap_frames = frames_for(1.5) - frames_for(SHORT)
     events = feed(ep, [False] * gap_frames + [True] * 4, value=222)
     assert kinds(events) == [EventKind.BARGE_IN]
     resumed = events[0].time
@@ -129,8 +131,8 @@ def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
     # learnt patience does not slow down the reply to a finished answer.
     ep.set_hint(FINISHED + " And we kept it running.")
     assert ep.verdict() is Verdict.FINISHED
-    assert ep.silence_needed() == pytest.approx(0.6, abs=FRAME_S)
-    events = feed(ep, [False] * frames_for(0.65))
+    assert ep.silence_needed() == pytest.approx(SHORT, abs=FRAME_S)
+    events = feed(ep, [False] * frames_for(SHORT + 0.05))
     assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
     # The old behaviour (patience floors every wait) stays available.
     slow = Endpointer(EndpointConfig(patience_floors_finished=True))
@@ -143,7 +145,7 @@ def _ended(ep: Endpointer) -> None:
     """An answer of 30 voiced frames (value 111), finished: the endpoint."""
     feed(ep, "x" * 30, value=111)
     ep.set_hint(FINISHED)
-    assert kinds(feed(ep, [False] * frames_for(0.6)))[-1] is EventKind.ENDPOINT
+    assert kinds(feed(ep, [False] * frames_for(SHORT)))[-1] is EventKind.ENDPOINT
 
 
 def _frame(value: int) -> np.ndarray:
@@ -152,7 +154,7 @@ def _frame(value: int) -> np.ndarray:
 
 def _after(ep: Endpointer) -> list[int]:
     """The value of each frame of the answer after its endpoint."""
-    start = 30 + frames_for(0.6)
+    start = 30 + frames_for(SHORT)
     return ep.utterance()[start * FRAME_SAMPLES :].reshape(-1, FRAME_SAMPLES)[:, 0].tolist()
 
 
@@ -197,12 +199,12 @@ def test_without_echo_the_frames_before_a_barge_in_are_kept() -> None:
     ep = Endpointer()
     feed(ep, "x" * 30, value=111)
     ep.set_hint(FINISHED)
-    feed(ep, [False] * frames_for(0.6))
+    feed(ep, [False] * frames_for(SHORT))
     for _ in range(40):  # with headphones nothing is echo: a quiet room
         ep.process(np.full(FRAME_SAMPLES, 7, np.int16), False)
     assert kinds(feed(ep, "xxxx", value=222)) == [EventKind.BARGE_IN]
     audio = ep.utterance()
-    assert np.count_nonzero(audio == 0) == frames_for(0.6) * FRAME_SAMPLES  # the pause itself
+    assert np.count_nonzero(audio == 0) == frames_for(SHORT) * FRAME_SAMPLES  # the pause itself
     assert np.all(audio[-4 * FRAME_SAMPLES :] == 222)
 
 
@@ -286,7 +288,7 @@ def test_long_complete_answer_overrules_an_unfinished_sound() -> None:
     cfg = EndpointConfig()
     # Long enough for the question and ending a sentence: finished, whatever the model hears.
     assert judge(LONG, cfg, expected_words=25, probability=0.05) is Verdict.FINISHED
-    assert required_silence(LONG, cfg, 25, probability=0.05) == pytest.approx(0.6)
+    assert required_silence(LONG, cfg, 25, probability=0.05) == pytest.approx(SHORT)
     # The model still decides when the words are not that strong.
     assert judge(LONG, cfg, expected_words=30, probability=0.05) is Verdict.THINKING
     assert judge(LONG.rstrip(".") + ",", cfg, 20, probability=0.9) is Verdict.THINKING
@@ -331,7 +333,7 @@ def test_talk_far_below_the_users_voice_is_no_barge_in() -> None:
     ep = Endpointer()
     feed(ep, "x" * 30, value=3000)
     ep.set_hint(FINISHED)
-    feed(ep, [False] * frames_for(0.6))
+    feed(ep, [False] * frames_for(SHORT))
     assert ep.state is EndpointState.ENDED
     assert feed(ep, "x" * 20, value=300) == []  # -20 dB: someone else
     assert ep.state is EndpointState.ENDED and ep.barge_ins == 0
@@ -348,7 +350,7 @@ def test_level_gate_waits_to_know_the_voice_and_can_be_turned_off() -> None:
     off = Endpointer(EndpointConfig(barge_in_level_db=0))
     feed(off, "x" * 30, value=3000)
     off.set_hint(FINISHED)
-    feed(off, [False] * frames_for(0.6))
+    feed(off, [False] * frames_for(SHORT))
     assert kinds(feed(off, "x" * 4, value=300)) == [EventKind.BARGE_IN]
 
 
