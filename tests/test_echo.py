@@ -155,3 +155,47 @@ def test_a_sound_not_learnt_from_leaves_the_coupling_to_the_next_reply() -> None
     echo = (reply * 0.2).astype(np.int16)
     assert not any(gate.is_user(f, 5.1 + i * FRAME_S) for i, f in enumerate(frames_of(echo)))
     assert gate.coupling_db is not None and gate.coupling_db > -16
+
+
+def _calibrate(gate: EchoGate, played: np.ndarray, heard: np.ndarray, start: float) -> None:
+    """The first reply ``played`` from ``start``; the microphone hears ``heard`` meanwhile."""
+    gate.start_reply(start)
+    gate.add_reference(start, played)
+    for i, frame in enumerate(frames_of(heard)):
+        gate.is_user(frame, start + i * FRAME_S)
+
+
+def test_the_first_replys_echo_teaches_its_delay_and_coupling() -> None:
+    gate = EchoGate()
+    played = speechlike(3.0, 0.3)
+    delay = 0.1
+    echo = np.concatenate([np.zeros(int(delay * SAMPLE_RATE), np.int16),
+                           (played * 0.3).astype(np.int16)])[: len(played)]  # -10 dB
+    _calibrate(gate, played, echo[: int(2.0 * SAMPLE_RATE)], 50.0)
+    assert gate.coupling_db is None  # nothing is taken for learnt until the window is over
+    gate.is_user(echo[-FRAME_SAMPLES:], 52.5)
+    assert gate.delay == pytest.approx(delay, abs=0.04)
+    assert gate.coupling_db is not None and -12 < gate.coupling_db < -8
+
+
+def test_a_user_talking_over_the_first_reply_is_not_learnt_as_its_echo() -> None:
+    """Their voice does not follow the line: they are heard over the next replies."""
+    gate = EchoGate()
+    played = speechlike(3.0, 0.3, seed=3)
+    user = speechlike(2.0, 0.9, seed=8)  # louder than the line, syllables of their own
+    _calibrate(gate, played, user, 50.0)
+    gate.is_user(np.zeros(FRAME_SAMPLES, np.int16), 52.0)  # the window is over
+    assert gate.coupling_db is None and gate.delay is None
+    played_then = gate.reference_db(52.5)
+    louder = tone(0.1, 0.3 * 10 ** (9.5 / 20))[:FRAME_SAMPLES]  # +9.5 dB over the line
+    assert gate.is_user(louder, 52.5)
+    assert not gate.is_user(tone(0.1, 0.3)[:FRAME_SAMPLES], 52.6)  # the line's own level
+    assert played_then > -20
+
+
+def test_a_reply_shorter_than_the_window_still_teaches_its_coupling() -> None:
+    gate = EchoGate()
+    played = tone(1.0, 0.3)
+    _calibrate(gate, played, (played * 0.2).astype(np.int16), 0.0)  # a steady -14 dB echo
+    gate.start_reply(10.0)
+    assert gate.coupling_db is not None and -16 < gate.coupling_db < -12

@@ -4,8 +4,10 @@ While a reply plays, the microphone keeps listening (the user may go on with the
 but it also hears the reply. This residual-energy gate compares each microphone frame with
 what was played in the last ``max_delay`` seconds (the reference): a frame counts as the user
 only when it is ``margin_db`` louder than the echo the reference can explain. How loud the echo
-is (the coupling from speaker to microphone) is learnt in the first ``calibrate`` seconds of
-the first reply, when the user is listening. Pure: times are plain numbers given by the caller.
+is (the coupling from speaker to microphone) is learnt from the lines the user listens
+through, or in the first ``calibrate`` seconds of the first reply when its envelope follows the
+line (a user talking over it is not learnt as echo). Pure: times are plain numbers given by
+the caller.
 With headphones there is no echo: the session does not use the gate at all.
 """
 
@@ -38,7 +40,8 @@ class EchoSettings:
     lead: float = 0.25
     """How far the two clocks (microphone, speaker) may disagree the other way."""
     calibrate: float = 2.0
-    """Seconds at the start of the first reply used to learn the coupling (it is kept)."""
+    """Seconds at the start of the first reply used to learn the coupling (it is kept) when
+    no line listened through measured it."""
     min_level_dbfs: float = -60.0
     """Quieter microphone frames teach nothing about the echo (it has not arrived yet)."""
     default_coupling_db: float = 0.0
@@ -49,6 +52,10 @@ class EchoSettings:
     """Once the delay is measured, reference frames this far either side of it still count."""
     min_correlation: float = 0.5
     """A weaker envelope match measures no delay (the room was noisy, or nothing came back)."""
+    calibration_correlation: float = 0.7
+    """The match the calibration window's 2 s must reach to be taken for the echo: over so
+    few syllables a voice of its own matched the line at r >= 0.5 one time in four (at 0.7,
+    one in sixty), and the echo alone matches at 0.9 and more."""
     snug: float = 0.09
     """Reference frames this far either side of the measured delay explain a frame's echo
     when judging how much louder than its typical echo it is (``excess_db``)."""
@@ -68,6 +75,8 @@ class EchoGate:
         self._refs: list[tuple[float, np.ndarray]] = []
         self._reply_start = 0.0
         self._measured: list[float] = []
+        self._heard: list[tuple[float, float]] = []
+        """(time, dBFS) of the frames heard in the calibration window."""
         self._calibrating = True
         self.delay: float | None = None
         """Measured speaker-to-microphone delay in seconds (None until measured)."""
@@ -85,8 +94,11 @@ class EchoGate:
         its quiet echo once set the coupling 12 dB low, and the next reply's echo passed
         for the user); until one is learnt, its echo is taken as loud as what was played.
         """
+        if self._calibrating and self._heard:
+            self._end_calibration()  # the last reply was shorter than the window
         self._reply_start = now
         self._measured = []
+        self._heard = []
         # Learn the coupling once: later replies are judged from their first frame.
         self._calibrating = learn and self.coupling_db is None
         keep = max(self.settings.max_delay, self.settings.max_search, self.settings.history)
@@ -139,33 +151,75 @@ class EchoGate:
         coupling is measured at it: the echo is then gated where it really arrives, however
         late the sound server delivers it.
         """
-        cfg = self.settings
+        if self._calibrating and self._heard:
+            self._end_calibration()  # the line was shorter than the calibration window
         obs, self._observed = self._observed, []
+        self._learn_from(obs, self.settings.min_correlation)
+        return self.delay
+
+    def _match(self, obs: list[tuple[float, float]]
+               ) -> tuple[float, float, np.ndarray, np.ndarray] | None:
+        """(best r, its delay, the reference at it, the microphone) for ``obs``; None when
+        there is nothing to match (too few frames, a flat microphone or reference)."""
         if len(obs) < 20:
-            return self.delay
+            return None
         times = np.array([t for t, _ in obs])
         mic = np.array([lv for _, lv in obs])
         if mic.std() < 1.0:
-            return self.delay  # nothing came back (silence): nothing to measure
-        delays = np.arange(0.0, cfg.max_search, _FRAME_S)
+            return None  # nothing came back (silence): nothing to measure
+        delays = np.arange(0.0, self.settings.max_search, _FRAME_S)
         refs = self._levels_at(times[None, :] - delays[:, None])  # one row per delay
+        usable = refs.std(axis=1) >= 1.0
+        if not usable.any():
+            return None
         dm = mic - mic.mean()
         dr = refs - refs.mean(axis=1, keepdims=True)
         spread = np.sqrt((dr**2).sum(axis=1)) * np.sqrt((dm**2).sum())
-        usable = refs.std(axis=1) >= 1.0
         r = np.where(usable, (dr @ dm) / np.where(spread > 0, spread, 1.0), -1.0)
         k = int(np.argmax(r))
-        best, best_d = float(r[k]), float(delays[k])
+        return float(r[k]), float(delays[k]), refs[k], mic
+
+    def _learn_from(self, obs: list[tuple[float, float]], min_r: float) -> bool | None:
+        """Measure the delay and coupling from ``obs`` when their envelope follows the line
+        (r >= ``min_r``): True when it did, False when not, None when nothing to match."""
+        cfg = self.settings
+        match = self._match(obs)
+        if match is None:
+            return None
+        best, best_d, ref, mic = match
         _LOGGER.info("echo path: best envelope match r=%.2f at %.0f ms", best, best_d * 1000)
-        if best < cfg.min_correlation:
-            return self.delay
+        if best < min_r:
+            return False
         self.delay = best_d
-        ref = refs[k]
         loud = (ref > _QUIET_DBFS) & (mic > cfg.min_level_dbfs)
         if loud.sum() >= 10:
             self.coupling_db = float(np.percentile((mic - ref)[loud], 95))
             self.typical_db = float(np.median((mic - ref)[loud]))
-        return self.delay
+        return True
+
+    def _end_calibration(self) -> None:
+        """The calibration window is over: keep its coupling only if it heard the echo.
+
+        A user who talked over the start of the first reply was learnt as its echo, and then
+        never heard over the next lines (the coupling came out as loud as their voice). Their
+        words do not follow the line's envelope: then nothing is learnt, and the next reply
+        tries again. A steady sound matches nothing either way: its loudest frame is kept.
+        """
+        self._calibrating = False
+        heard, self._heard = self._heard, []
+        if self.delay is not None:
+            return  # a line listened through measured the path meanwhile
+        # The session observes every frame; it asks about the voiced ones only.
+        start, end = self._reply_start, self._reply_start + self.settings.calibrate
+        observed = [(t, lv) for t, lv in self._observed if start <= t < end]
+        if len(observed) > len(heard):
+            heard = observed
+        followed = self._learn_from(heard, self.settings.calibration_correlation)
+        if followed is None and self._measured:
+            self.coupling_db = max(self._measured)
+        elif followed is False:
+            _LOGGER.info("the first reply's start did not follow the line: the user talked "
+                         "over it; its level is not the echo's")
 
     def reference_db(self, t: float) -> float:
         """Loudest reference frame that can still be echoing at time ``t``."""
@@ -215,11 +269,13 @@ class EchoGate:
         if ref < _QUIET_DBFS:
             return True
         cfg = self.settings
-        if self._calibrating and self.delay is None and t - self._reply_start < cfg.calibrate:
-            # The user is listening to the start of the reply: what comes in is echo.
-            if level > cfg.min_level_dbfs:
-                self._measured.append(level - ref)
-                self.coupling_db = max(self._measured)
-            return False
+        if self._calibrating and self.delay is None:
+            if t - self._reply_start < cfg.calibrate:
+                # The user is listening to the start of the reply: what comes in is echo.
+                if level > cfg.min_level_dbfs:
+                    self._measured.append(level - ref)
+                self._heard.append((t, level))
+                return False
+            self._end_calibration()
         coupling = cfg.default_coupling_db if self.coupling_db is None else self.coupling_db
         return level >= ref + coupling + cfg.margin_db
