@@ -8,7 +8,8 @@ interviewer's speech goes to a virtual speaker that is not heard back (headphone
 per answer, whether it was cut (stored as more than one answer, or missing the last part's
 words) and the delay from the answer's last word to the interviewer's next line.
 
-Usage: python bench/live_pauses.py [--answers N] [--pause S] [--engine E]
+Usage: python bench/live_pauses.py [--answers N] [--pause S] [--engine E] [--babble DB]
+(``--babble -20``: espeak-ng voices talking all along, 20 dB below the readers, as in a café.)
 Needs pulseaudio, pulseaudio-utils (``./bootstrap.sh test`` installs them). Prints one JSON
 object, then a line starting with ``summary``. About 20 s an answer.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import machine
+from _speech import active_rms, babble_noise, babble_talkers
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -57,6 +59,10 @@ def main() -> None:
                         help="every thinking pause this long (default: 1.5-2.5 s at random)")
     parser.add_argument("--engine", default="auto")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--babble", type=float, default=None, metavar="DB",
+                        help="people talking in the background all along, DB (e.g. -20) "
+                             "below the readers' voices")
+    parser.add_argument("--debug", action="store_true", help="the session's debug log")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     pool = clips(REPO / "tests" / "data" / "real_speech")
@@ -64,13 +70,30 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="vc-live-"))
     home = work / "home"
     played: list[dict[str, object]] = []
+    stop_babble = threading.Event()
     with VirtualAudio(work / "va") as va:
+        if args.babble is not None:
+            babble = work / "babble.wav"
+            level = float(np.mean([active_rms(pcm) for _, _, pcm in pool]))
+            noise = babble_noise(20 * SAMPLE_RATE, args.seed, babble_talkers())
+            write_wav(babble, np.clip(noise * level * 10 ** (args.babble / 20),
+                                      -32768, 32767).astype(np.int16))
+
+            def background() -> None:
+                """The café: its talk goes on under the whole session."""
+                while not stop_babble.is_set():
+                    try:
+                        va.play_into_mic(babble)
+                    except (subprocess.SubprocessError, OSError):
+                        return
+
+            threading.Thread(target=background, daemon=True).start()
         env = dict(va.env)
         env.update(VOICE_COACH_HOME=str(home),
                    PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", ""))
                                               if p))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "voice_coach", "-v", "practice", "--name", "Jane",
+            [sys.executable, "-m", "voice_coach", "-vv" if args.debug else "-v", "practice", "--name", "Jane",
              "--seed", "1", "--engine", args.engine, "--headphones"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         events: queue.Queue[float] = queue.Queue()
@@ -109,6 +132,9 @@ def main() -> None:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
         finally:
+            stop_babble.set()
+            (work / "voice-coach.log").write_text("".join(lines))
+            print(f"log: {work / 'voice-coach.log'}", file=sys.stderr)
             if proc.poll() is None:
                 proc.kill()
     folder = sorted((home / "sessions").glob("*"))[-1]
@@ -134,8 +160,8 @@ def main() -> None:
                         "latency": latency})
     delays = [r["latency"].get("from_voice") for r in results
               if isinstance(r["latency"], dict) and r["latency"].get("from_voice") is not None]
-    (work / "voice-coach.log").write_text("".join(lines))
-    report = {"machine": machine(), "engine": args.engine, "answers": results,
+    report = {"machine": machine(), "engine": args.engine, "babble_db": args.babble,
+              "answers": results,
               "log": str(work / "voice-coach.log"),
               "reply_from_last_word_s": sorted(delays),
               "cut": sum(r["cut"] for r in results), "played": len(results),
