@@ -9,7 +9,8 @@ per answer, whether it was cut (stored as more than one answer, or missing the l
 words) and the delay from the answer's last word to the interviewer's next line.
 
 Usage: python bench/live_pauses.py [--answers N] [--pause S] [--engine E] [--babble DB]
-(``--babble -20``: espeak-ng voices talking all along, 20 dB below the readers, as in a café.)
+(``--babble -20``: espeak-ng voices talking all along, 20 dB below the quieter reader, as in a
+café.)
 Needs pulseaudio, pulseaudio-utils (``./bootstrap.sh test`` installs them). Prints one JSON
 object, then a line starting with ``summary``. About 20 s an answer.
 """
@@ -74,7 +75,10 @@ def main() -> None:
     with VirtualAudio(work / "va") as va:
         if args.babble is not None:
             babble = work / "babble.wav"
-            level = float(np.mean([active_rms(pcm) for _, _, pcm in pool]))
+            # Under the quietest reader's voice (the Two Cities reader is 11 dB quieter than
+            # the Austen reader: under the mean level the talk was 12 dB under her).
+            level = min(float(np.mean([active_rms(pcm) for r, _, pcm in pool if r == reader]))
+                        for reader in readers)
             noise = babble_noise(20 * SAMPLE_RATE, args.seed, babble_talkers())
             write_wav(babble, np.clip(noise * level * 10 ** (args.babble / 20),
                                       -32768, 32767).astype(np.int16))
@@ -93,8 +97,8 @@ def main() -> None:
                    PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", ""))
                                               if p))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "voice_coach", "-vv" if args.debug else "-v", "practice", "--name", "Jane",
-             "--seed", "1", "--engine", args.engine, "--headphones"],
+            [sys.executable, "-m", "voice_coach", "-vv" if args.debug else "-v", "practice",
+             "--name", "Jane", "--seed", "1", "--engine", args.engine, "--headphones"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         events: queue.Queue[float] = queue.Queue()
         lines: list[str] = []

@@ -210,6 +210,19 @@ def test_max_length() -> None:
     assert events[-1].time == pytest.approx(3.0, abs=FRAME_S)
 
 
+def test_going_on_after_the_longest_answer_may_go_on_as_long_again() -> None:
+    """Once reopened, an answer already past its longest ended at its next frame, and each
+    word stopped the reply anew (seen live with a café's talk keeping the answer open)."""
+    ep = Endpointer(EndpointConfig(max_length=3.0))
+    feed(ep, [True] * frames_for(3.0))
+    barge_in = feed(ep, [True] * 4)
+    assert kinds(barge_in) == [EventKind.BARGE_IN]
+    assert feed(ep, [True] * frames_for(2.5)) == []
+    end = feed(ep, [True] * frames_for(0.7))[0]
+    assert end.kind is EventKind.ENDPOINT and end.reason is EndReason.MAX_LENGTH
+    assert end.time == pytest.approx(barge_in[0].time + 3.0, abs=FRAME_S)
+
+
 def test_reset_starts_a_new_turn() -> None:
     ep = Endpointer()
     feed(ep, "x" * 10 + "." * 50)

@@ -376,6 +376,8 @@ class Endpointer:
         self._resume_from = 0.0
         self._pause_start = 0.0
         self.speech_start: float | None = None
+        self._length_from = 0.0
+        """Where ``max_length`` counts from: the speech start, or a barge-in after it."""
         """Stream time of the first voiced frame of the answer."""
         self.utterance_start: float | None = None
         """Stream time of the first sample of ``utterance()`` (speech start minus pre-roll)."""
@@ -543,7 +545,7 @@ class Endpointer:
         kept = [item for item in self._recent if item[2] >= first_voiced - cfg.pre_roll - 1e-9]
         self._utterance = [item[0] for item in kept]
         self.utterance_start = kept[0][2]
-        self.speech_start = first_voiced
+        self.speech_start = self._length_from = first_voiced
         self.answers += 1
         self.last_voice_time = self._last_near = self.now
         self._recent.clear()
@@ -593,8 +595,10 @@ class Endpointer:
         ):
             self._checked = True
             events.append(EndpointEvent(EventKind.TURN_CHECK, self.now))
-        if self.now - self.speech_start >= cfg.max_length - 1e-9:
+        if self.now - self._length_from >= cfg.max_length - 1e-9:
             self._end()
+            _LOGGER.info("endpoint: the answer went on for the longest allowed (%.0f s)",
+                         cfg.max_length)
             events.append(EndpointEvent(EventKind.ENDPOINT, self.now, EndReason.MAX_LENGTH))
         elif (
             self.state is EndpointState.STOPPING
@@ -655,6 +659,10 @@ class Endpointer:
                      gap, self.patience, self.min_words, resumed_at - onset, silenced)
         self._barge.clear()
         self.state = EndpointState.SPEAKING
+        if self.now - self._length_from >= cfg.max_length - 1e-9:
+            # Going on after the longest answer was cut: it may go on as long again (from its
+            # old start it would end at once, and each word would stop the reply anew).
+            self._length_from = resumed_at
         self.end_time = None
         self.last_voice_time = self._last_near = self.now
         self._probability = None
