@@ -376,9 +376,9 @@ class Endpointer:
         self._resume_from = 0.0
         self._pause_start = 0.0
         self.speech_start: float | None = None
+        """Stream time of the first voiced frame of the answer."""
         self._length_from = 0.0
         """Where ``max_length`` counts from: the speech start, or a barge-in after it."""
-        """Stream time of the first voiced frame of the answer."""
         self.utterance_start: float | None = None
         """Stream time of the first sample of ``utterance()`` (speech start minus pre-roll)."""
         self.last_voice_time: float | None = None
