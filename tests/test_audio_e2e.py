@@ -166,7 +166,9 @@ def test_daemon_dying_mid_stream_is_a_device_error(
     va = VirtualAudio(tmp_path / "va").start()
     try:
         env = dict(va.env, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-        args = {"seconds": 8} if action == "capture" else {"wav": str(speech_wav)}
+        # (A fresh sink once drained the whole clip in 0.23 s, 340 underflows, before the
+        # daemon died: the clip starts after the stream settles, as the player test's does.)
+        args = {"seconds": 8} if action == "capture" else {"wav": str(speech_wav), "settle": 0.5}
         proc = audio_child(action, json.dumps(args), env)
         if action == "capture":
             va.wait_recording(timeout=15)
