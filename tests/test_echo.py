@@ -162,6 +162,7 @@ def _calibrate(gate: EchoGate, played: np.ndarray, heard: np.ndarray, start: flo
     gate.start_reply(start)
     gate.add_reference(start, played)
     for i, frame in enumerate(frames_of(heard)):
+        gate.observe(frame, start + i * FRAME_S)  # as the session: every frame is observed
         gate.is_user(frame, start + i * FRAME_S)
 
 

@@ -75,8 +75,6 @@ class EchoGate:
         self._refs: list[tuple[float, np.ndarray]] = []
         self._reply_start = 0.0
         self._measured: list[float] = []
-        self._heard: list[tuple[float, float]] = []
-        """(time, dBFS) of the frames heard in the calibration window."""
         self._calibrating = True
         self.delay: float | None = None
         """Measured speaker-to-microphone delay in seconds (None until measured)."""
@@ -94,11 +92,10 @@ class EchoGate:
         its quiet echo once set the coupling 12 dB low, and the next reply's echo passed
         for the user); until one is learnt, its echo is taken as loud as what was played.
         """
-        if self._calibrating and self._heard:
+        if self._calibrating and self._measured:
             self._end_calibration()  # the last reply was shorter than the window
         self._reply_start = now
         self._measured = []
-        self._heard = []
         # Learn the coupling once: later replies are judged from their first frame.
         self._calibrating = learn and self.coupling_db is None
         keep = max(self.settings.max_delay, self.settings.max_search, self.settings.history)
@@ -151,7 +148,7 @@ class EchoGate:
         coupling is measured at it: the echo is then gated where it really arrives, however
         late the sound server delivers it.
         """
-        if self._calibrating and self._heard:
+        if self._calibrating and self._measured:
             self._end_calibration()  # the line was shorter than the calibration window
         obs, self._observed = self._observed, []
         self._learn_from(obs, self.settings.min_correlation)
@@ -206,14 +203,10 @@ class EchoGate:
         tries again. A steady sound matches nothing either way: its loudest frame is kept.
         """
         self._calibrating = False
-        heard, self._heard = self._heard, []
         if self.delay is not None:
             return  # a line listened through measured the path meanwhile
-        # The session observes every frame; it asks about the voiced ones only.
         start, end = self._reply_start, self._reply_start + self.settings.calibrate
-        observed = [(t, lv) for t, lv in self._observed if start <= t < end]
-        if len(observed) > len(heard):
-            heard = observed
+        heard = [(t, lv) for t, lv in self._observed if start <= t < end]
         followed = self._learn_from(heard, self.settings.calibration_correlation)
         if followed is None and self._measured:
             self.coupling_db = max(self._measured)
@@ -274,7 +267,6 @@ class EchoGate:
                 # The user is listening to the start of the reply: what comes in is echo.
                 if level > cfg.min_level_dbfs:
                     self._measured.append(level - ref)
-                self._heard.append((t, level))
                 return False
             self._end_calibration()
         coupling = cfg.default_coupling_db if self.coupling_db is None else self.coupling_db
