@@ -266,6 +266,42 @@ def test_talk_straight_after_the_last_word_is_a_pause_from_that_word() -> None:
     assert kinds(feed(ep, "x" * frames_for(0.2), value=300)) == [EventKind.ENDPOINT]
 
 
+def _answered(ep: Endpointer, value: int) -> None:
+    """One whole answer at ``value``, ended, and the next turn begun."""
+    feed(ep, "x" * 30, value=value)
+    feed(ep, "." * frames_for(ep.config.end_silence + 0.1))
+    assert ep.state is EndpointState.ENDED
+    ep.reset()
+
+
+def test_talk_far_below_the_users_voice_in_the_session_does_not_start_an_answer() -> None:
+    """In a cafe, talk before the user's first word started the answer and set their voice
+    level at the talk's: it then held the pause open (no reply within 6 s of the last word)."""
+    ep = Endpointer(EndpointConfig(end_silence=1.0))
+    assert ep.session_level is None
+    _answered(ep, 3000)
+    assert ep.session_level == pytest.approx(69.5, abs=0.1)
+    assert feed(ep, "x" * 20, value=300) == []  # -20 dB: someone else
+    assert ep.state is EndpointState.QUIET
+    events = feed(ep, "x" * 3, value=1500)  # the user, 6 dB softer than before
+    assert kinds(events) == [EventKind.SPEECH_START]
+
+
+def test_a_user_far_quieter_than_before_is_heard_again_after_no_answer() -> None:
+    """The session's level is forgotten when only quiet speech came: maybe it was the user."""
+    ep = Endpointer(EndpointConfig(end_silence=1.0, no_speech_timeout=2.0))
+    _answered(ep, 3000)
+    assert kinds(feed(ep, "x" * frames_for(2.0), value=300)) == [EventKind.NO_SPEECH]
+    assert ep.session_level is None
+    ep.reset()
+    assert kinds(feed(ep, "x" * 3, value=300)) == [EventKind.SPEECH_START]
+
+
+def test_a_new_users_first_answer_starts_at_any_level() -> None:
+    ep = Endpointer()
+    assert kinds(feed(ep, "x" * 3, value=300)) == [EventKind.SPEECH_START]
+
+
 def test_a_soft_stretch_between_words_is_no_pause_and_the_user_resumes_at_their_level() -> None:
     ep = Endpointer(EndpointConfig(end_silence=1.0))
     feed(ep, "x" * 30, value=3000)

@@ -345,6 +345,8 @@ class Endpointer:
         """Barge-ins seen since the endpointer was made (the session)."""
         self.answers = 0
         """Answers begun since the endpointer was made, the current one included."""
+        self._answer_levels: dict[int, float] = {}
+        """The user's voice level in each earlier answer of the session (by answer number)."""
         self._uses_model = False
         self.reset()
 
@@ -358,6 +360,8 @@ class Endpointer:
         self._probability: float | None = None
         self._checked = False
         self._no_speech_from = 0.0
+        self._unheard = 0
+        """Samples of speech before the answer taken for someone else (``_near_session``)."""
         # Recent frames before speech (pre-roll plus the start window), with their flags.
         self._recent: deque[tuple[Pcm, bool, float]] = deque()
         self._utterance: list[Pcm] = []
@@ -482,6 +486,9 @@ class Endpointer:
                 is_speech = False  # speech, but far below this user's voice: someone else
             return self._after_endpoint(frame, is_speech, start, echo_excess_db)
         if self.state in (EndpointState.QUIET, EndpointState.STARTING):
+            if is_speech and not self._near_session(frame, level_db):
+                is_speech = False  # talk far below this user's voice does not start an answer
+                self._unheard += len(frame)
             return self._before_speech(frame, is_speech, start)
         self._utterance.append(frame)
         cfg = self.config
@@ -503,12 +510,27 @@ class Endpointer:
         heard; recent, so that a user who steps back from the microphone stays the user."""
         n = self._voice_frames
         if n < 10:
-            return None
+            return self.session_level  # (None for a new user)
         counted, level = self._level_ref
         if level is None or n - counted >= 10:  # (a median per frame costs for nothing)
             level = float(np.median(self._voice_levels))
             self._level_ref = (n, level)
         return level
+
+    @property
+    def session_level(self) -> float | None:
+        """The user's voice in this session: the median over their last answers (dB)."""
+        recent = [self._answer_levels[k] for k in sorted(self._answer_levels)[-5:]]
+        return float(np.median(recent)) if recent else None
+
+    def _near_session(self, frame: Pcm, level_db: float | None) -> bool:
+        """Whether a voiced frame before the answer could be this user (``pause_level_db``
+        under their voice in the session's earlier answers; any level for a new user)."""
+        voice = self.session_level
+        if not self.config.pause_level_db or voice is None:
+            return True
+        level = frame_level(frame) if level_db is None else level_db
+        return level >= voice - self.config.pause_level_db
 
     def _near(self, frame: Pcm, level_db: float | None) -> bool:
         """Whether a voiced frame after the endpoint is loud enough to be this user."""
@@ -535,6 +557,12 @@ class Endpointer:
             return [self._start_speech(voiced[0][2])]
         self.state = EndpointState.STARTING if voiced else EndpointState.QUIET
         if self.now - self._no_speech_from >= cfg.no_speech_timeout:
+            if self._unheard >= cfg.sample_rate // 2:
+                # Maybe the user, far quieter than before (they leaned back, the input gain
+                # changed): forget their level, or they would never be heard again.
+                _LOGGER.info("no answer, but %.1f s of quiet speech: forgetting the user's "
+                             "voice level", self._unheard / cfg.sample_rate)
+                self._answer_levels.clear()
             self.state = EndpointState.ENDED
             self.end_time = self.now
             return [EndpointEvent(EventKind.NO_SPEECH, self.now)]
@@ -627,6 +655,8 @@ class Endpointer:
         # Too few voiced frames to know the voice (a one-word answer): any level counts.
         levels = self._voice_levels
         self._voice_ref = float(np.median(levels)) if len(levels) >= 10 else None
+        if self._voice_ref is not None:
+            self._answer_levels[self.answers] = self._voice_ref
         self.state = EndpointState.ENDED
         self.end_time = self.now
         self._end_words = len(_WORD.findall(self._hint.lower()))
