@@ -86,6 +86,11 @@ def main() -> None:
         player.close()
         source.close()
     end = proc_status_mb("VmRSS")
+    # Mapped files (the libraries' code) count in RSS by what the page cache holds: the same
+    # code measured 244 MB in a week-old virtualenv and 302 MB in one installed that day
+    # (its fresh files are cached in large folios, each mapped whole). Private memory is
+    # the part the code decides.
+    anon, files = proc_status_mb("RssAnon"), proc_status_mb("RssFile")
     own_peak = proc_status_mb("VmHWM")
     session.recognizer().close()  # a decoder process (moonshine) is waited for: counted below
     # The largest child (the decoder process; espeak calls are small): an upper bound on the
@@ -105,6 +110,8 @@ def main() -> None:
         "rss_before_imports_mb": round(baseline),
         "rss_after_turn5_mb": round(after5),
         "rss_end_mb": round(end),
+        "rss_end_private_mb": round(anon),
+        "rss_end_mapped_files_mb": round(files),
         "growth_after_turn5_mb": round(end - after5, 1),
         "rss_per_turn_mb": rss,
         "target_mb": target,
@@ -115,7 +122,8 @@ def main() -> None:
     print(json.dumps(out, indent=1))
     print(f"summary memory {args.engine}: peak RSS {peak:.0f} MB"
           + (f" (target {target} MB)" if target else "")
-          + f", growth {end - after5:+.1f} MB from turn 5 to turn {result.answers}")
+          + f", growth {end - after5:+.1f} MB from turn 5 to turn {result.answers}"
+          + f"; at the end {anon:.0f} MB private + {files:.0f} MB mapped files")
 
 
 if __name__ == "__main__":
