@@ -289,15 +289,7 @@ def main() -> None:
         from voice_coach.stt.registry import create_recognizer
         recognizer = create_recognizer("whisper")
     with VirtualAudio() as va:
-        va._pactl("load-module", "module-loopback", f"source={SPEAKER}.monitor",
-                  f"sink={MIC_FEED}", "latency_msec=120", "source_dont_move=true",
-                  "sink_dont_move=true")
-        time.sleep(0.5)
-        micfeed = va._index("sinks", MIC_FEED)
-        for line in va._pactl("list", "short", "sink-inputs").splitlines():
-            cols = line.split("\t")
-            if len(cols) > 1 and cols[1] == micfeed:
-                va._pactl("set-sink-input-volume", cols[0], "55%")
+        va.route_speaker_to_mic(120, "55%")
         cpu0 = _proc_cpu(va.pid)
         run = capture_run(wavs, cand_wav, va)
         result["raw_daemon_cpu_s"] = round(_proc_cpu(va.pid) - cpu0, 2)

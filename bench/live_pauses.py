@@ -4,11 +4,13 @@ The check of issue #11 as a new user would run it: answers made of two or three 
 recorded speech (the LibriVox readers in ``tests/data/real_speech``) with 1.5-2.5 s thinking
 pauses between them are played into a virtual microphone (PulseAudio null sinks) whenever the
 interviewer listens, with the default recogniser and the coffee-chat scenario. The
-interviewer's speech goes to a virtual speaker that is not heard back (headphones). Reports,
+interviewer's speech goes to a virtual speaker that is not heard back (headphones), or, with
+``--loudspeakers``, comes back into the microphone 120 ms later at 55 % (its echo). Reports,
 per answer, whether it was cut (stored as more than one answer, or missing the last part's
 words) and the delay from the answer's last word to the interviewer's next line.
 
 Usage: python bench/live_pauses.py [--answers N] [--pause S] [--engine E] [--babble DB]
+[--loudspeakers]
 (``--babble -20``: espeak-ng voices talking all along, 20 dB below the quieter reader, as in a
 café.)
 Needs pulseaudio, pulseaudio-utils (``./bootstrap.sh test`` installs them). Prints one JSON
@@ -64,6 +66,10 @@ def main() -> None:
                         help="people talking in the background all along, DB (e.g. -20) "
                              "below the readers' voices")
     parser.add_argument("--debug", action="store_true", help="the session's debug log")
+    parser.add_argument("--loudspeakers", action="store_true",
+                        help="the interviewer through loudspeakers: the speaker is routed back "
+                             "into the microphone (120 ms, 55 %%), and the session runs without "
+                             "--headphones (its echo gate on)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     pool = clips(REPO / "tests" / "data" / "real_speech")
@@ -73,6 +79,8 @@ def main() -> None:
     played: list[dict[str, object]] = []
     stop_babble = threading.Event()
     with VirtualAudio(work / "va") as va:
+        if args.loudspeakers:
+            va.route_speaker_to_mic(120, "55%")
         if args.babble is not None:
             babble = work / "babble.wav"
             # Under the quietest reader's voice (the Two Cities reader is 11 dB quieter than
@@ -98,7 +106,8 @@ def main() -> None:
                                               if p))
         proc = subprocess.Popen(
             [sys.executable, "-m", "voice_coach", "-vv" if args.debug else "-v", "practice",
-             "--name", "Jane", "--seed", "1", "--engine", args.engine, "--headphones"],
+             "--name", "Jane", "--seed", "1", "--engine", args.engine,
+             *([] if args.loudspeakers else ["--headphones"])],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         events: queue.Queue[float] = queue.Queue()
         lines: list[str] = []
@@ -165,6 +174,7 @@ def main() -> None:
     delays = [r["latency"].get("from_voice") for r in results
               if isinstance(r["latency"], dict) and r["latency"].get("from_voice") is not None]
     report = {"machine": machine(), "engine": args.engine, "babble_db": args.babble,
+              "loudspeakers": args.loudspeakers,
               "answers": results,
               "log": str(work / "voice-coach.log"),
               "reply_from_last_word_s": sorted(delays),

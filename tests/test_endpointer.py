@@ -287,6 +287,19 @@ def test_talk_far_below_the_users_voice_in_the_session_does_not_start_an_answer(
     assert kinds(events) == [EventKind.SPEECH_START]
 
 
+def test_the_level_that_starts_an_answer_is_the_quietest_of_the_users_last_answers() -> None:
+    """Two readers 17 dB apart taking turns (bench/live_pauses.py) were both the user."""
+    ep = Endpointer(EndpointConfig(end_silence=1.0))
+    for value in (3000, 1000, 3000):
+        _answered(ep, value)
+    assert kinds(feed(ep, "x" * 3, value=400)) == [EventKind.SPEECH_START]  # -17.5 dB, -8 dB
+    events = feed(ep, "x" * 30 + "." * 10 + "x" * 2, value=400)
+    assert kinds(events) == [EventKind.SILENCE_START, EventKind.SPEECH_RESUME]
+    turned_off = Endpointer(EndpointConfig(start_level_db=0))
+    _answered(turned_off, 3000)
+    assert kinds(feed(turned_off, "x" * 3, value=100)) == [EventKind.SPEECH_START]
+
+
 def test_a_user_far_quieter_than_before_is_heard_again_after_no_answer() -> None:
     """The session's level is forgotten when only quiet speech came: maybe it was the user."""
     ep = Endpointer(EndpointConfig(end_silence=1.0, no_speech_timeout=2.0))

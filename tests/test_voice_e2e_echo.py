@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.virtual_audio import MIC_FEED, SPEAKER, VirtualAudio
+from tests.support.virtual_audio import VirtualAudio
 from tests.test_voice_e2e import SCRIPT, Session, _events
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -44,20 +44,6 @@ def loud_speech(path: Path, text: str) -> Path:
     subprocess.run(["espeak-ng", "-w", str(path), "-v", "en-us+m3", "-s", "165", "-a", "180",
                     text], check=True, timeout=30)
     return path
-
-
-def echo_into_mic(va: VirtualAudio, latency_ms: int = 120, volume: str = "55%") -> str:
-    """Route the virtual speaker back into the microphone, delayed and quieter (a room)."""
-    module = va._pactl("load-module", "module-loopback", f"source={SPEAKER}.monitor",
-                       f"sink={MIC_FEED}", f"latency_msec={latency_ms}",
-                       "source_dont_move=true", "sink_dont_move=true").strip()
-    micfeed = va._index("sinks", MIC_FEED)
-    time.sleep(0.5)
-    for line in va._pactl("list", "short", "sink-inputs").splitlines():
-        cols = line.split("\t")
-        if len(cols) > 1 and cols[1] == micfeed:
-            va._pactl("set-sink-input-volume", cols[0], volume)
-    return module
 
 
 def wait_for_reply(recording: Path, limit: float = 45.0) -> bool:
@@ -126,7 +112,7 @@ def test_echo_never_answers_and_a_continuation_joins_the_answer(
     first = loud_speech(tmp_path / "first.wav", FIRST)
     second = loud_speech(tmp_path / "second.wav", SECOND)
     rest = [loud_speech(tmp_path / f"a{i}.wav", t) for i, t in enumerate(answers_said)]
-    module = echo_into_mic(virtual_audio)
+    module = virtual_audio.route_speaker_to_mic()
     speaker = tmp_path / "speaker.wav"
     virtual_audio.record_speaker(speaker)
     session = Session(echo_env, "--save-interviewer-audio")

@@ -206,6 +206,20 @@ suspend-sink {SPEAKER} 0
         """Block until some client plays to the virtual speaker."""
         self._wait_stream("sinks", SPEAKER, "sink-inputs", timeout, settle)
 
+    def route_speaker_to_mic(self, latency_ms: int = 120, volume: str = "55%") -> str:
+        """Route the virtual speaker back into the microphone, delayed and quieter (a room
+        with loudspeakers: the echo); returns the loopback module's index."""
+        module = self._pactl("load-module", "module-loopback", f"source={SPEAKER}.monitor",
+                             f"sink={MIC_FEED}", f"latency_msec={latency_ms}",
+                             "source_dont_move=true", "sink_dont_move=true").strip()
+        micfeed = self._index("sinks", MIC_FEED)
+        time.sleep(0.5)
+        for line in self._pactl("list", "short", "sink-inputs").splitlines():
+            cols = line.split("\t")
+            if len(cols) > 1 and cols[1] == micfeed:
+                self._pactl("set-sink-input-volume", cols[0], volume)
+        return module
+
     def play_into_mic(self, wav: Path | str) -> None:
         """Play a WAV file into the virtual microphone; returns when it has played."""
         subprocess.run(
