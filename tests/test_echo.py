@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from voice_coach.audio.format import FRAME_SAMPLES, SAMPLE_RATE
-from voice_coach.listening.echo import EchoGate
+from voice_coach.listening.echo import EchoGate, voice_short_of_echo_db
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 
@@ -200,3 +200,18 @@ def test_a_reply_shorter_than_the_window_still_teaches_its_coupling() -> None:
     _calibrate(gate, played, (played * 0.2).astype(np.int16), 0.0)  # a steady -14 dB echo
     gate.start_reply(10.0)
     assert gate.coupling_db is not None and -16 < gate.coupling_db < -12
+
+
+def test_the_echos_level_tells_a_voice_that_cannot_be_heard_over_it() -> None:
+    """Through loudspeakers, a voice not well over the echo is not heard over a line."""
+    gate = EchoGate()
+    assert gate.echo_dbfs() is None  # nothing measured yet
+    played = tone(3.0, 0.3)  # -13.5 dBFS
+    _calibrate(gate, played, (played * 0.2).astype(np.int16), 0.0)  # -14 dB coupling
+    gate.is_user(np.zeros(FRAME_SAMPLES, np.int16), 2.5)  # the window is over
+    echo = gate.echo_dbfs()
+    assert echo is not None and echo == pytest.approx(-13.5 - 14.0, abs=1.0)
+    assert voice_short_of_echo_db(echo + 5.0, echo, 8.0) == pytest.approx(3.0)
+    assert voice_short_of_echo_db(echo + 9.0, echo, 8.0) is None
+    assert voice_short_of_echo_db(None, echo) is None
+    assert voice_short_of_echo_db(-30.0, None) is None

@@ -214,6 +214,19 @@ class EchoGate:
             _LOGGER.info("the first reply's start did not follow the line: the user talked "
                          "over it; its level is not the echo's")
 
+    def echo_dbfs(self) -> float | None:
+        """How loud the interviewer's echo typically is at the microphone while a line plays:
+        the median of the lines' sounding frames plus the measured coupling (None until the
+        coupling is measured)."""
+        coupling = self.typical_db if self.typical_db is not None else self.coupling_db
+        if coupling is None:
+            return None
+        loud = [levels[levels > _QUIET_DBFS] for _, levels in self._refs]
+        frames = np.concatenate(loud) if loud else np.zeros(0)
+        if len(frames) < 10:
+            return None
+        return float(np.median(frames)) + coupling
+
     def reference_db(self, t: float) -> float:
         """Loudest reference frame that can still be echoing at time ``t``."""
         if self.delay is not None:
@@ -271,3 +284,14 @@ class EchoGate:
             self._end_calibration()
         coupling = cfg.default_coupling_db if self.coupling_db is None else self.coupling_db
         return level >= ref + coupling + cfg.margin_db
+
+
+def voice_short_of_echo_db(voice_dbfs: float | None, echo: float | None,
+                           margin_db: float = EchoSettings.margin_db) -> float | None:
+    """How many dB the user's typical voiced frame falls short of being heard over the
+    interviewer's typical echo (``margin_db`` above it, as the gate wants: the gate's own
+    bound, on the loudest echo near each frame, is higher still); None when either level is
+    unknown or the voice is loud enough."""
+    if voice_dbfs is None or echo is None or voice_dbfs >= echo + margin_db:
+        return None
+    return echo + margin_db - voice_dbfs

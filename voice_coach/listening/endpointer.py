@@ -525,6 +525,12 @@ class Endpointer:
         return level
 
     @property
+    def voice_level(self) -> float | None:
+        """The user's voice in the answer that last ended (dB, as ``frame_level``; None when
+        too short to tell)."""
+        return self._voice_ref
+
+    @property
     def session_level(self) -> float | None:
         """The user's voice in this session: the quietest of their last answers (dB).
 

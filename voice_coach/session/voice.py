@@ -7,6 +7,7 @@ import concurrent.futures
 import copy
 import dataclasses
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from voice_coach.interview.expectations import expected_words
 from voice_coach.interview.language import Command, parse_command
 from voice_coach.interview.scenario import Scenario
 from voice_coach.interview.stages import Stage
-from voice_coach.listening.echo import EchoGate
+from voice_coach.listening.echo import EchoGate, voice_short_of_echo_db
 from voice_coach.listening.endpointer import (
     EndpointConfig,
     Endpointer,
@@ -60,6 +61,8 @@ from voice_coach.transcripts.store import SessionStore
 from voice_coach.tts.base import Speaker, Speech
 
 _LOGGER = logging.getLogger(__name__)
+_FULL_SCALE_DB = 20 * math.log10(32768)
+"""``frame_level`` minus this is dBFS."""
 
 THINKING_SECONDS: dict[Stage, float] = {
     Stage.GREETING: 3.5,
@@ -243,6 +246,7 @@ class VoiceSession:
         if self.options.remember_patience:
             load_patience(self.endpointer)
         self.echo: EchoGate | None = None if self.options.headphones else EchoGate()
+        self._told_voice_under_echo = False
         self._listen_t0 = 0.0
         self._listen_mono0: float | None = None
         """Monotonic capture time of the answer's first frame (its stream time 0)."""
@@ -349,6 +353,7 @@ class VoiceSession:
             if heard is None:
                 return EndReason.STOPPED  # the source ended (a scripted demo ran out)
             heard = self._second_look(heard)
+            self._tell_voice_under_echo()
             stage = self.controller.stage
             silent_turns = silent_turns + 1 if not heard.text else 0
             if silent_turns >= SILENT_TURNS_TO_PAUSE:
@@ -377,6 +382,27 @@ class VoiceSession:
                     return EndReason.STOPPED
                 heard = resumed
         return self.controller.end_reason or EndReason.COMPLETED
+
+    def _tell_voice_under_echo(self) -> None:
+        """Through loudspeakers, say once when the user's voice is too quiet to be heard over
+        the interviewer's echo: whatever they say while it speaks is then lost (live, a reader
+        whose voice came to the microphone 5 dB over the echo lost a sentence she went on
+        with under the reply)."""
+        if self.echo is None or self._told_voice_under_echo:
+            return
+        voice = self.endpointer.voice_level
+        voice_dbfs = None if voice is None else voice - _FULL_SCALE_DB
+        echo = self.echo.echo_dbfs()
+        _LOGGER.debug("voice %s dBFS, the interviewer's echo %s dBFS", voice_dbfs, echo)
+        short = voice_short_of_echo_db(voice_dbfs, echo, self.echo.settings.margin_db)
+        if short is None:
+            return
+        self._told_voice_under_echo = True
+        _LOGGER.info("the user's voice is %.1f dB short of being heard over the interviewer's "
+                     "echo", short)
+        self.ui.note("(while the interviewer talks, your voice is too quiet to be heard over "
+                     "its sound from the speaker: turn the speaker down, come closer to the "
+                     "microphone, or use headphones with --headphones)")
 
     def _can_barge_in(self, heard: Heard) -> bool:
         """Whether the reply to this answer is spoken with the microphone open."""
