@@ -534,7 +534,7 @@ class Endpointer:
     def session_level(self) -> float | None:
         """The user's voice in this session: the quietest of their last answers (dB).
 
-        The quietest, not the typical: with two readers 17 dB apart taking turns
+        The quietest, not the typical: with two readers 11 dB apart taking turns
         (bench/live_pauses.py), the typical level took the quieter one's words for talk
         behind the user, and her answers started late.
         """
