@@ -221,6 +221,12 @@ def test_dialogue_acts(nlp: NlpAnalyzer, text: str, act: Act) -> None:
     ("I do competitive bouldering at weekends.", "competitive bouldering", None),
     ("I keep bees on my allotment.", "bees", "my allotment"),
     ("I knit, mostly socks and hats for friends.", None, None),
+    # Misheard ("the reports our customers"): an adjective after a noun is no phrase to quote.
+    ("I listed the report sour customers depended on, fixed those first.", None, "sour"),
+    ("We built the big data team and the customer-facing dashboards.", "the big data team",
+     None),
+    ("I listed the reports our customers depended on, fixed those first.", "the reports",
+     None),
 ])
 def test_key_phrases_are_asserted_and_turned_to_the_interviewer(
     nlp: NlpAnalyzer, text: str, good: str | None, never: str | None,

@@ -806,6 +806,8 @@ def _well_formed(doc: Any, start: int, end: int, head: Any, excluded: set[int],
         toks = toks[1:]
         if not toks:
             return None
+    if _adjective_after_noun(toks, head):
+        return None
     toks = [t for t in toks if not (t.dep_ == "amod" and t.lower_ in _SUBJECTIVE
                                     and t.i != head.i and t.lower_ != "own")]
     if not toks:
@@ -896,6 +898,21 @@ def _weight(head: Any, kind: PhraseKind, text: str, counts: dict[str, int]) -> f
 _VAGUE_TOPICS = frozenset({"company", "role", "team", "job", "people", "place", "you", "it",
                            "that", "this", "anything", "something", "chat", "day", "now",
                            "here", "there"})
+
+
+def _adjective_after_noun(toks: list[Any], head: Any) -> bool:
+    """An adjective after a common noun that modifies the same head ("the report sour
+    customers", misheard from "the reports our customers"): English puts adjectives first
+    ("the big data team"), so such a phrase is a recognition error, not worth quoting."""
+    seen_noun = False
+    for t in toks:
+        if t.i == head.i or _in_hyphen_compound(t):
+            continue
+        if t.pos_ == "NOUN" and t.dep_ in ("compound", "nmod") and t.head.i == head.i:
+            seen_noun = True
+        elif seen_noun and t.pos_ == "ADJ" and t.dep_ == "amod" and t.head.i == head.i:
+            return True
+    return False
 
 
 def _in_hyphen_compound(t: Any) -> bool:
