@@ -353,7 +353,9 @@ class Endpointer:
         self.answers = 0
         """Answers begun since the endpointer was made, the current one included."""
         self._answer_levels: dict[int, float] = {}
-        """The user's voice level in each earlier answer of the session (by answer number)."""
+        """The user's voice level in the session's last five answers (by answer number: an
+        answer ended again after a barge-in counts once)."""
+        self._session_level: float | None = None
         self._uses_model = False
         self.reset()
 
@@ -532,14 +534,13 @@ class Endpointer:
 
     @property
     def session_level(self) -> float | None:
-        """The user's voice in this session: the quietest of their last answers (dB).
+        """The user's voice in this session: the quietest of their last five answers (dB).
 
         The quietest, not the typical: with two readers 11 dB apart taking turns
         (bench/live_pauses.py), the typical level took the quieter one's words for talk
         behind the user, and her answers started late.
         """
-        recent = [self._answer_levels[k] for k in sorted(self._answer_levels)[-5:]]
-        return min(recent) if recent else None
+        return self._session_level
 
     def _near_session(self, frame: Pcm, level_db: float | None) -> bool:
         """Whether a voiced frame before the answer could be this user (``start_level_db``)."""
@@ -580,6 +581,7 @@ class Endpointer:
                 _LOGGER.info("no answer, but %.1f s of quiet speech: forgetting the user's "
                              "voice level", self._unheard / cfg.sample_rate)
                 self._answer_levels.clear()
+                self._session_level = None
             self.state = EndpointState.ENDED
             self.end_time = self.now
             return [EndpointEvent(EventKind.NO_SPEECH, self.now)]
@@ -673,7 +675,11 @@ class Endpointer:
         levels = self._voice_levels
         self._voice_ref = float(np.median(levels)) if len(levels) >= 10 else None
         if self._voice_ref is not None:
-            self._answer_levels[self.answers] = self._voice_ref
+            answers = self._answer_levels
+            answers[self.answers] = self._voice_ref
+            for old in sorted(answers)[:-5]:
+                del answers[old]
+            self._session_level = min(answers.values())
         self.state = EndpointState.ENDED
         self.end_time = self.now
         self._end_words = len(_WORD.findall(self._hint.lower()))
