@@ -80,6 +80,9 @@ def check_all_commands(home: Path, sid: str, budget: int) -> None:
 # Found by the fuzzer: how a session ended went to the terminal unescaped.
 @example(name="", interviewer="", scenario="", lines=[],
          evs=[{"type": "session_end", "text": None, "reason": "\x1b"}])
+# ...and so did an answer's audio file name in the HTML export's note about it.
+@example(name="", interviewer="", scenario="", lines=[],
+         evs=[{"type": "answer", "audio": "\x1b"}])
 def test_fuzzed_sessions_through_every_read_command(
         coach_home: Path, name: str, interviewer: str, scenario: str,
         evs: list[dict[str, Any]], lines: list[bytes]) -> None:

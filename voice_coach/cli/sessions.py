@@ -174,7 +174,7 @@ def export(session_id: str, fmt: str, output: Path | None) -> None:
         audio = exports.embed_answer_audio(session)
         for note in audio.values():
             if isinstance(note, str):
-                click.echo(f"voice-coach: {note}; the text is exported", err=True)
+                click.echo(f"voice-coach: {printable(note)}; the text is exported", err=True)
         from voice_coach.feedback.metrics import analyse
         from voice_coach.feedback.report import headline_numbers
 
