@@ -77,7 +77,8 @@ def run_session(
 ) -> tuple[VoiceSession, RecordingUI, Path, list[dict[str, Any]]]:
     """Run a real-time session with headphones and a quick endpoint; its transcript events."""
     ui = RecordingUI()
-    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6,
+                          cold_start_silence=0.0)
     session = VoiceSession(
         load_scenario_file(QUICK), source, player, SlowSpeaker(), recognizer,
         SessionStore(), ui,

@@ -14,7 +14,7 @@ from voice_coach.listening.endpointer import EndpointConfig, required_silence
         ("Definitely a morning person. I like to start early, so...", 2.5),
         ("Definitely a morning person. I like to start early, and\u2026", 2.5),
         ("I think that covers most of it, more or less...", 2.5),
-        ("Definitely a morning person. I like to start early, so I leave early.", 0.75),
+        ("Definitely a morning person. I like to start early, so I leave early.", 0.7),
     ],
 )
 def test_trailing_off_is_no_sentence_end(hint: str, expected: float) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_endpointer import FRAME_S, feed, frames_for, kinds
+from tests.test_endpointer import FRAME_S, WARM, feed, frames_for, kinds
 from voice_coach.audio.format import FRAME_SAMPLES
 from voice_coach.listening.endpointer import (
     EndpointConfig,
@@ -71,7 +71,7 @@ def test_hold_cue_waits_longest() -> None:
 
 
 def test_turn_check_is_asked_once_per_pause_and_its_verdict_is_used() -> None:
-    ep = Endpointer()
+    ep = Endpointer(WARM)
     ep.use_turn_model()
     feed(ep, "x" * 30)
     ep.set_hint(FINISHED)
@@ -102,7 +102,7 @@ def test_unfinished_sound_keeps_waiting_and_resume_clears_the_verdict() -> None:
 
 
 def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
-    ep = Endpointer()
+    ep = Endpointer(WARM)
     feed(ep, "x" * 30, value=111)
     ep.set_hint(FINISHED)
     events = feed(ep, [False] * frames_for(SHORT))
@@ -135,7 +135,7 @@ def test_barge_in_reopens_the_same_answer_and_raises_patience() -> None:
     events = feed(ep, [False] * frames_for(SHORT + 0.05))
     assert kinds(events) == [EventKind.SILENCE_START, EventKind.ENDPOINT]
     # The old behaviour (patience floors every wait) stays available.
-    slow = Endpointer(EndpointConfig(patience_floors_finished=True))
+    slow = Endpointer(EndpointConfig(cold_start_silence=0.0, patience_floors_finished=True))
     slow.set_patience(1.9)
     slow.set_hint(FINISHED)
     assert slow.silence_needed() == pytest.approx(1.9)
@@ -159,7 +159,7 @@ def _after(ep: Endpointer) -> list[int]:
 
 
 def test_the_replys_echo_before_a_barge_in_joins_the_answer_as_silence() -> None:
-    ep = Endpointer()
+    ep = Endpointer(WARM)
     _ended(ep)
     # 0.3 s of nothing before the reply sounds (thinking: no echo possible), then 1.5 s of
     # its echo alone (about as loud as expected), which the gate calls no user...
@@ -183,7 +183,7 @@ def test_the_replys_echo_before_a_barge_in_joins_the_answer_as_silence() -> None
 
 
 def test_a_pause_of_the_user_under_the_echo_does_not_end_the_look_back() -> None:
-    ep = Endpointer()
+    ep = Endpointer(WARM)
     _ended(ep)
     for _ in range(20):
         ep.process(_frame(333), False, echo_excess_db=-2.0)
@@ -196,7 +196,7 @@ def test_a_pause_of_the_user_under_the_echo_does_not_end_the_look_back() -> None
 
 
 def test_without_echo_the_frames_before_a_barge_in_are_kept() -> None:
-    ep = Endpointer()
+    ep = Endpointer(WARM)
     feed(ep, "x" * 30, value=111)
     ep.set_hint(FINISHED)
     feed(ep, [False] * frames_for(SHORT))
@@ -219,7 +219,7 @@ def test_patience_survives_reset_and_is_capped() -> None:
 
 
 def test_barge_in_can_be_turned_off() -> None:
-    ep = Endpointer(EndpointConfig(barge_in_voiced=0))
+    ep = Endpointer(EndpointConfig(cold_start_silence=0.0, barge_in_voiced=0))
     feed(ep, "x" * 30 + "." * 60)
     assert ep.state is EndpointState.ENDED
     assert feed(ep, "x" * 20) == []
@@ -306,7 +306,7 @@ def test_long_complete_answer_overrules_an_unfinished_sound() -> None:
 def test_a_three_second_pause_after_a_barge_in_is_waited_for() -> None:
     """The learnt patience after a 3 s pause (3 s + 0.4 s margin) is no longer capped below
     the pause: the same pause later in the session does not end the answer."""
-    ep = Endpointer()
+    ep = Endpointer(WARM)
     ep.expect(0, thinking=3.5)
     feed(ep, "x" * 30)
     ep.set_hint("I built it.")
@@ -330,7 +330,7 @@ def test_no_speech_timer_can_start_later_in_the_stream() -> None:
 
 def test_talk_far_below_the_users_voice_is_no_barge_in() -> None:
     """Background talkers (a cafe) are speech to the VAD, but ~20 dB below the user."""
-    ep = Endpointer()
+    ep = Endpointer(WARM)
     feed(ep, "x" * 30, value=3000)
     ep.set_hint(FINISHED)
     feed(ep, [False] * frames_for(SHORT))
@@ -342,12 +342,12 @@ def test_talk_far_below_the_users_voice_is_no_barge_in() -> None:
 
 
 def test_level_gate_waits_to_know_the_voice_and_can_be_turned_off() -> None:
-    short = Endpointer()
+    short = Endpointer(WARM)
     feed(short, "x" * 5, value=3000)  # a one-word answer: too little to know the voice by
     feed(short, [False] * frames_for(1.3))
     assert short.state is EndpointState.ENDED
     assert kinds(feed(short, "x" * 4, value=300)) == [EventKind.BARGE_IN]
-    off = Endpointer(EndpointConfig(barge_in_level_db=0))
+    off = Endpointer(EndpointConfig(cold_start_silence=0.0, barge_in_level_db=0))
     feed(off, "x" * 30, value=3000)
     off.set_hint(FINISHED)
     feed(off, [False] * frames_for(SHORT))
@@ -374,22 +374,45 @@ def test_a_new_user_needs_a_longer_answer_to_sound_finished() -> None:
     assert known.expected_words == 8
 
 
-def test_cold_start_silence_floors_every_wait_of_a_new_user_only() -> None:
-    """The trade-off knob (off by default): a new user's finished answer waits it out."""
-    config = EndpointConfig(cold_start_silence=2.7)
+def test_a_new_users_first_answer_waits_out_pauses_up_to_the_cold_start_silence() -> None:
+    """Nothing is known of a new user's pauses: a finished-sounding first answer waits 3 s."""
+    config = EndpointConfig()
     ep = Endpointer(config)
     ep.expect(1)
     feed(ep, "x" * 10)  # the first answer begins
     ep.set_hint(FINISHED)
     assert ep.verdict() is Verdict.FINISHED
-    assert ep.silence_needed() == pytest.approx(2.7)
-    assert Endpointer().config.cold_start_silence == 0.0  # off: the short wait stays short
-    known = Endpointer(config)
-    known.set_patience(0.5, 1)  # heard in an earlier session: not new
-    known.expect(1)
-    feed(known, "x" * 10)
-    known.set_hint(FINISHED)
-    assert known.silence_needed() == pytest.approx(config.finished_silence)
+    assert ep.silence_needed() == pytest.approx(config.cold_start_silence) == pytest.approx(3.0)
+    events = feed(ep, "." * 90)  # 2.7 s of silence: maybe a thinking pause, not the end yet
+    assert EventKind.ENDPOINT not in kinds(events)
+    assert EventKind.ENDPOINT in kinds(feed(ep, "." * 12))
+    ep.reset()
+    ep.expect(1)
+    feed(ep, "x" * 10)  # the second answer: the short wait again
+    ep.set_hint(FINISHED)
+    assert ep.silence_needed() == pytest.approx(config.finished_silence)
+    off = Endpointer(EndpointConfig(cold_start_silence=0.0))
+    off.expect(1)
+    feed(off, "x" * 10)
+    off.set_hint(FINISHED)
+    assert off.silence_needed() == pytest.approx(config.finished_silence)
+
+
+def test_a_user_heard_in_an_earlier_session_is_not_new() -> None:
+    """Stored patience, or only answers heard before: no cold-start wait."""
+    for known_as in ((0.5, 1, False), (0.0, 0, True)):
+        known = Endpointer()
+        known.set_patience(*known_as)
+        known.expect(1)
+        feed(known, "x" * 10)
+        known.set_hint(FINISHED)
+        assert known.silence_needed() == pytest.approx(known.config.finished_silence)
+    new = Endpointer()
+    new.set_patience(0.0, 0, False)  # a file with nothing in it: still new
+    new.expect(1)
+    feed(new, "x" * 10)
+    new.set_hint(FINISHED)
+    assert new.silence_needed() == pytest.approx(new.config.cold_start_silence)
 
 
 def test_a_pause_after_a_sentence_that_the_user_went_on_from_teaches_patience() -> None:

@@ -152,7 +152,8 @@ def test_speech_during_a_slow_tail_joins_the_same_answer() -> None:
 
     ui, player = RecordingUI(), NullPlayer(realtime=True)
     recognizer = SlowTailRecognizer([], [1.5, 0.0, 0.0], by_length=(FIRST, SECOND))
-    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6,
+                          cold_start_silence=0.0)
     session = VoiceSession(
         load_scenario_file(QUICK), source, player, NamedToneSpeaker(2.0), recognizer,
         SessionStore(), ui,
@@ -192,7 +193,8 @@ def test_an_answer_after_a_bridge_keeps_its_first_words() -> None:
             source.close()
 
     ui, player = RecordingUI(), NullPlayer(realtime=True)
-    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6,
+                          cold_start_silence=0.0)
     session = VoiceSession(
         load_scenario_file(QUICK), source, player, NamedToneSpeaker(1.0),
         SlowTailRecognizer(ANSWERS, [1.4, 0.0]), SessionStore(), ui,

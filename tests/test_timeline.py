@@ -192,7 +192,8 @@ def test_an_answer_read_late_is_stored_where_it_was_spoken() -> None:
     now = time.monotonic()
     audio = np.concatenate([quiet(0.3), voiced_pcm(1.0), quiet(3.0)])
     source = StampedSource(audio, now - 4.5)  # the whole answer is 4.5 s old when read
-    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6,
+                          cold_start_silence=0.0)
     session = _listening_session(source, ["I build dashboards"], fast)
     session._listen_from = now - 5.0
     heard = session._listen()
@@ -206,7 +207,8 @@ def test_an_answer_read_late_is_stored_where_it_was_spoken() -> None:
 
 def _ended_session(source: StampedSource) -> VoiceSession:
     """A session whose endpointer just ended an answer (the reply is about to play)."""
-    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6)
+    fast = EndpointConfig(end_silence=0.6, finished_silence=0.6, thinking_silence=0.6,
+                          cold_start_silence=0.0)
     session = _listening_session(source, [], fast)
     session._ready()  # the VAD and the rest load in the background from the first line
     ep = session.endpointer

@@ -5,7 +5,7 @@ any sequence of frames and get the same events. Other evidence comes in as plain
 partial transcript (``set_hint``), how long an answer the question wants (``expect``) and the
 audio end-of-turn model's verdict (``set_turn_probability``, asked for by a TURN_CHECK event).
 
-The pause that ends an answer follows the evidence: short (0.75 s) when the words and the sound
+The pause that ends an answer follows the evidence: short (0.7 s) when the words and the sound
 agree the answer is finished and it is long enough for the question; long (up to ~3.5 s) when
 it sounds unfinished, ends on "and"/"so"/"um", is short for the question, or the user asked for
 time ("let me think"). The microphone is never deaf: after the endpoint the endpointer keeps
@@ -179,10 +179,11 @@ class EndpointConfig:
     """...or this long without a frame of the user's at all."""
     end_silence: float = 1.2
     """Pause that ends an answer when the evidence is neutral."""
-    finished_silence: float = 0.75
+    finished_silence: float = 0.7
     """Pause that ends an answer that sounds finished and is long enough. At 0.6 s it cut
-    12 % of bench/turns.py's answers whose sentences were 0.6 s apart (7.7 % now), and the
-    reply after a finished answer came 0.15 s sooner (p50 0.69 s, now 0.84 s)."""
+    12 % of bench/turns.py's answers whose sentences were 0.6 s apart (7 % now); at 0.65 s,
+    11 %. At 0.75 s the reply came 0.05 s later (p50 0.92 s with piper's voice once a new
+    user's first answer waits ``cold_start_silence``; 0.90 s now)."""
     thinking_silence: float = 2.5
     """Pause that ends an answer that sounds unfinished (``expect`` may raise it per stage)."""
     hold_extra: float = 1.5
@@ -228,10 +229,14 @@ class EndpointConfig:
     """...until then an answer must be this many times as long to sound finished. Nothing is
     known of a new user yet, and a cut on the first answer costs the most: in the benchmark,
     two thirds of the cuts were each session's first (the greeting and the first small talk)."""
-    cold_start_silence: float = 0.0
-    """...and a pause shorter than this never ends it, whatever the verdict (0: off). Off by
-    default: at 2.7 s it halves the benchmark's cuts at 2-2.5 s pauses but doubles the reply
-    delay to a finished answer (bench/turns.py --config; README, "cut rate or quick reply")."""
+    cold_start_silence: float = 3.0
+    """A pause shorter than this never ends a new user's first answers, whatever the verdict
+    (0: off). Nothing is known of their pauses yet, and a quarter to a third of the
+    benchmark's cuts were each session's first answer (bench/turns.py: 34 of the 93 answers
+    cut at pauses up to 2.5 s; none with this). The cost is one slow reply per new user."""
+    cold_start_silence_answers: int = 1
+    """Answers ``cold_start_silence`` applies to: at 2 the reply to a finished answer came
+    after 2.1-2.3 s (p50) for two of the three voices, not 0.9 s; at 1 it stays 0.9 s."""
     no_speech_timeout: float = 8.0
     """Silence before any speech after which the turn gives up (NO_SPEECH)."""
     max_length: float = 120.0
@@ -366,6 +371,7 @@ class Endpointer:
         self._hint = ""
         self._expected_words = 0
         self._thinking: float | None = None
+        self._command = False
         self._probability: float | None = None
         self._checked = False
         self._no_speech_from = 0.0
@@ -414,10 +420,13 @@ class Endpointer:
         """Give the current partial transcript, so the pause needed can adapt to it."""
         self._hint = text
 
-    def expect(self, words: int, thinking: float | None = None) -> None:
-        """How long an answer this question wants, in words (0: none), and its thinking pause."""
+    def expect(self, words: int, thinking: float | None = None, command: bool = False) -> None:
+        """How long an answer this question wants, in words (0: none), and its thinking pause;
+        ``command``: the words so far are a command ("pause"), which a new user's long first
+        wait does not hold either."""
         self._expected_words = words
         self._thinking = thinking
+        self._command = command
 
     def use_turn_model(self, on: bool = True) -> None:
         """Emit TURN_CHECK at pauses and wait (up to the neutral pause) for the verdict."""
@@ -428,11 +437,12 @@ class Endpointer:
         if self.state is EndpointState.STOPPING:
             self._probability = probability
 
-    def set_patience(self, seconds: float, min_words: int = 0) -> None:
-        """Start from a stored per-user patience (from an earlier session)."""
+    def set_patience(self, seconds: float, min_words: int = 0, heard: bool = False) -> None:
+        """Start from a stored per-user patience (from an earlier session that ``heard``
+        answers: the user is not new, even when nothing was learnt of their pauses)."""
         self.patience = max(0.0, min(self.config.max_patience, seconds))
         self.min_words = max(0, min_words)
-        if self.patience or self.min_words:
+        if self.patience or self.min_words or heard:
             # A user heard in an earlier session is no longer new.
             self.answers = max(self.answers, self.config.cold_start_answers + 1)
 
@@ -460,7 +470,7 @@ class Endpointer:
     def silence_needed(self) -> float:
         """The pause that would end the answer now."""
         needed = wait_for(self.verdict(), self.config, self._thinking, self.patience)
-        if self.answers <= self.config.cold_start_answers:
+        if self.answers <= self.config.cold_start_silence_answers and not self._command:
             needed = max(needed, self.config.cold_start_silence)
         if self._uses_model and self._probability is None:
             # The model's verdict is on its way: do not end on the words alone too soon.

@@ -2,7 +2,8 @@
 
 The endpointer raises its patience when the user goes on after a pause it took as the end;
 the value is stored in the user's voice-coach home (file 0600, folder 0700) when a session ends
-and starts the next one.
+and starts the next one. So is whether any answer was heard: a user heard before is not new,
+and their first answer is not held to a new user's long wait.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def load_patience(endpointer: Endpointer, path: Path | None = None) -> None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         endpointer.set_patience(float(data.get("patience", 0.0)),
-                                int(data.get("min_words", 0)))
+                                int(data.get("min_words", 0)), int(data.get("answers", 0)) > 0)
     except FileNotFoundError:
         return
     except (OSError, ValueError, TypeError, AttributeError) as exc:
@@ -42,7 +43,8 @@ def load_patience(endpointer: Endpointer, path: Path | None = None) -> None:
 def save_patience(endpointer: Endpointer, path: Path | None = None) -> None:
     """Store the endpointer's learnt values for the next session (best effort)."""
     path = path or patience_path()
-    data = {"patience": round(endpointer.patience, 2), "min_words": endpointer.min_words}
+    data = {"patience": round(endpointer.patience, 2), "min_words": endpointer.min_words,
+            "answers": endpointer.answers}
     try:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)

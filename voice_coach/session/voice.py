@@ -924,7 +924,7 @@ class VoiceSession:
             return
         self._command_hint = command
         if command is not None:
-            self.endpointer.expect(0, COMMAND_PAUSE)
+            self.endpointer.expect(0, COMMAND_PAUSE, command=True)
         else:
             stage = self.controller.stage or Stage.GREETING
             self.endpointer.expect(self._expected_words(), THINKING_SECONDS.get(stage))
