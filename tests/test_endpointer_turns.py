@@ -268,6 +268,20 @@ def test_patience_is_stored_privately_for_the_next_session(tmp_path: Path) -> No
     other = Endpointer()
     load_patience(other, path)  # a damaged file is ignored, not fatal
     assert other.patience == 0.0
+    # A user who answered without ever pausing long is stored as heard: not new next time.
+    quick = Endpointer()
+    quick.expect(1)
+    feed(quick, "x" * 10)
+    quick.set_hint(FINISHED)
+    feed(quick, "." * 110)
+    assert quick.patience == 0.0 and quick.min_words == 0
+    save_patience(quick, path)
+    returning = Endpointer()
+    load_patience(returning, path)
+    returning.expect(1)
+    feed(returning, "x" * 10)
+    returning.set_hint(FINISHED)
+    assert returning.silence_needed() == pytest.approx(returning.config.finished_silence)
 
 
 def test_model_unfinished_can_mean_neutral_for_a_complete_sentence() -> None:
