@@ -91,7 +91,7 @@ def test_pre_roll_shorter_at_stream_start() -> None:
 
 
 def test_one_second_pause_is_not_an_endpoint_by_default() -> None:
-    ep = Endpointer()
+    ep = Endpointer(WARM)
     feed(ep, "x" * 30)
     events = feed(ep, [False] * frames_for(1.0))
     assert kinds(events) == [EventKind.SILENCE_START]

@@ -88,7 +88,7 @@ def test_turn_check_is_asked_once_per_pause_and_its_verdict_is_used() -> None:
 
 
 def test_unfinished_sound_keeps_waiting_and_resume_clears_the_verdict() -> None:
-    ep = Endpointer(EndpointConfig(words_overrule_model=0.0))
+    ep = Endpointer(EndpointConfig(cold_start_silence=0.0, words_overrule_model=0.0))
     ep.use_turn_model()
     feed(ep, "x" * 30)
     ep.set_hint(FINISHED)
@@ -264,10 +264,12 @@ def test_patience_is_stored_privately_for_the_next_session(tmp_path: Path) -> No
     fresh = Endpointer()
     load_patience(fresh, path)
     assert fresh.patience == pytest.approx(2.1) and fresh.min_words == 18
-    path.write_text("not json")
-    other = Endpointer()
-    load_patience(other, path)  # a damaged file is ignored, not fatal
-    assert other.patience == 0.0
+    for damaged in ("not json", '{"answers": 1e999}', '{"min_words": Infinity}',
+                    "[" * 100_000, '{"patience": "slow"}', "[]"):
+        path.write_text(damaged)
+        other = Endpointer()
+        load_patience(other, path)  # a damaged file is ignored, not fatal
+        assert other.patience == 0.0 and other.answers == 0
     # A user who answered without ever pausing long is stored as heard: not new next time.
     quick = Endpointer()
     quick.expect(1)
@@ -410,6 +412,26 @@ def test_a_new_users_first_answer_waits_out_pauses_up_to_the_cold_start_silence(
     feed(off, "x" * 10)
     off.set_hint(FINISHED)
     assert off.silence_needed() == pytest.approx(config.finished_silence)
+
+
+def test_a_command_or_a_sound_without_words_does_not_make_a_new_user_known() -> None:
+    """ "Pause" said first (or a cough): the first real answer still gets the long wait."""
+    ep = Endpointer()
+    ep.expect(1)
+    feed(ep, "x" * 10)
+    ep.set_hint("Pause.")
+    feed(ep, "." * 110)
+    ep.not_an_answer()
+    ep.not_an_answer()  # counted back once only
+    assert ep.answers == 0
+    ep.reset()
+    ep.expect(1)
+    feed(ep, "x" * 10)
+    ep.set_hint(FINISHED)
+    assert ep.silence_needed() == pytest.approx(ep.config.cold_start_silence)
+    ep.reset()
+    ep.not_an_answer()  # nothing heard in this turn: nothing to take back
+    assert ep.answers == 1
 
 
 def test_a_user_heard_in_an_earlier_session_is_not_new() -> None:

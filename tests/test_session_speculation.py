@@ -15,6 +15,7 @@ from voice_coach.audio.format import SAMPLE_RATE, Pcm, rms
 from voice_coach.audio.playback import NullPlayer
 from voice_coach.interview.scenario import load_scenario
 from voice_coach.interview.stages import Stage
+from voice_coach.listening.endpointer import EndpointConfig
 from voice_coach.session.voice import VoiceOptions, VoiceSession
 from voice_coach.stt.whisper_engine import WhisperRecognizer, WhisperSettings
 from voice_coach.transcripts.store import SessionStore
@@ -76,7 +77,9 @@ def test_session_discards_speculation_when_the_user_goes_on(tmp_path: Path) -> N
 
     store = SessionStore(tmp_path)
     session = VoiceSession(load_scenario("coffee-chat"), source, NullPlayer(), SilentSpeaker(),
-                           rec, store, _UI(), VoiceOptions(vad="energy", save_audio=False),
+                           rec, store, _UI(),
+                           VoiceOptions(vad="energy", save_audio=False,
+                                        endpoint=EndpointConfig(cold_start_silence=0.0)),
                            on_listen=on_listen)
     try:
         result = session.run()

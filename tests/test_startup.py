@@ -24,6 +24,7 @@ from voice_coach.audio.format import Pcm
 from voice_coach.audio.playback import FirstSampleCallback, NullPlayer, Playback
 from voice_coach.errors import EngineUnavailable
 from voice_coach.interview.scenario import load_scenario_file
+from voice_coach.listening.endpointer import EndpointConfig
 from voice_coach.listening.vad import Vad
 from voice_coach.listening.vad import create_vad as real_create_vad
 from voice_coach.session import engines as engines_mod
@@ -105,7 +106,8 @@ def _session(order: Order, recognizer: Deferred[Recognizer], **options: object,
     session = VoiceSession(
         load_scenario_file(QUICK), source, WatchedPlayer(order), ToneSpeaker(), recognizer,
         SessionStore(), RecordingUI(),
-        VoiceOptions(name="Jo", seed=1, vad="energy", **options),  # type: ignore[arg-type]
+        VoiceOptions(name="Jo", seed=1, vad="energy",  # type: ignore[arg-type]
+                     endpoint=EndpointConfig(cold_start_silence=0.0), **options),
     )
     return session, source
 

@@ -361,3 +361,12 @@ def test_the_microphone_reopens_when_the_line_ends_with_headphones(
         on_listen=on_listen)
     session.run()
     assert source.tails and set(source.tails) == {tail}
+
+
+def test_only_answers_count_toward_knowing_a_new_user(tmp_path: Path) -> None:
+    """A command said first is no answer: the first real answer still gets the long wait."""
+    session, events = run(["pause", "resume", *ANSWERS], tmp_path)
+    answers = [e for e in events if e["type"] == "answer"]
+    assert session.endpointer.answers == len(answers)
+    first = answers[0]["latency"]["silence_needed_s"]  # type: ignore[index]
+    assert first == pytest.approx(session.endpointer.config.cold_start_silence)

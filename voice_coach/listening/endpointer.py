@@ -182,8 +182,8 @@ class EndpointConfig:
     finished_silence: float = 0.7
     """Pause that ends an answer that sounds finished and is long enough. At 0.6 s it cut
     12 % of bench/turns.py's answers whose sentences were 0.6 s apart (7 % now); at 0.65 s,
-    11 %. At 0.75 s the reply came 0.05 s later (p50 0.92 s with piper's voice once a new
-    user's first answer waits ``cold_start_silence``; 0.90 s now)."""
+    11 %. At 0.75 s, once a new user's first answer waits (``cold_start_silence``), piper's
+    reply p50 was 0.92 s, over the 0.9 s target (0.90 s now)."""
     thinking_silence: float = 2.5
     """Pause that ends an answer that sounds unfinished (``expect`` may raise it per stage)."""
     hold_extra: float = 1.5
@@ -231,12 +231,12 @@ class EndpointConfig:
     two thirds of the cuts were each session's first (the greeting and the first small talk)."""
     cold_start_silence: float = 3.0
     """A pause shorter than this never ends a new user's first answers, whatever the verdict
-    (0: off). Nothing is known of their pauses yet, and a quarter to a third of the
-    benchmark's cuts were each session's first answer (bench/turns.py: 34 of the 93 answers
-    cut at pauses up to 2.5 s; none with this). The cost is one slow reply per new user."""
+    (0: off). Nothing is known of their pauses yet, and over a third of the benchmark's cuts
+    were each session's first answer (bench/turns.py: 34 of the 93 answers cut at pauses up
+    to 2.5 s; none with this). The cost is one slow reply per new user."""
     cold_start_silence_answers: int = 1
-    """Answers ``cold_start_silence`` applies to: at 2 the reply to a finished answer came
-    after 2.1-2.3 s (p50) for two of the three voices, not 0.9 s; at 1 it stays 0.9 s."""
+    """Answers ``cold_start_silence`` applies to: at 2 (with 2.7 s) the reply to a finished
+    answer came after 2.3 s (p50) for two of the three voices, not 0.9 s; at 1 it stays 0.9 s."""
     no_speech_timeout: float = 8.0
     """Silence before any speech after which the turn gives up (NO_SPEECH)."""
     max_length: float = 120.0
@@ -396,6 +396,8 @@ class Endpointer:
         self._pause_start = 0.0
         self.speech_start: float | None = None
         """Stream time of the first voiced frame of the answer."""
+        self._counted = False
+        """Whether this turn's speech was counted in ``answers`` (``not_an_answer``)."""
         self._length_from = 0.0
         """Where ``max_length`` counts from: the speech start, or a barge-in after it."""
         self.utterance_start: float | None = None
@@ -444,7 +446,16 @@ class Endpointer:
         self.min_words = max(0, min_words)
         if self.patience or self.min_words or heard:
             # A user heard in an earlier session is no longer new.
-            self.answers = max(self.answers, self.config.cold_start_answers + 1)
+            cfg = self.config
+            self.answers = max(self.answers,
+                               max(cfg.cold_start_answers, cfg.cold_start_silence_answers) + 1)
+
+    def not_an_answer(self) -> None:
+        """The turn just heard was no answer (a command, or sound with no words in it): it
+        does not count toward the answers that make a user known."""
+        if self._counted and self.answers > 0:
+            self.answers -= 1
+        self._counted = False
 
     def restart_no_speech_timer(self, at: float | None = None) -> None:
         """Count the no-speech timeout from stream time ``at`` (default: now)."""
@@ -604,6 +615,7 @@ class Endpointer:
         self.utterance_start = kept[0][2]
         self.speech_start = self._length_from = first_voiced
         self.answers += 1
+        self._counted = True
         self.last_voice_time = self._last_near = self.now
         self._recent.clear()
         self.state = EndpointState.SPEAKING

@@ -36,7 +36,8 @@ def load_patience(endpointer: Endpointer, path: Path | None = None) -> None:
                                 int(data.get("min_words", 0)), int(data.get("answers", 0)) > 0)
     except FileNotFoundError:
         return
-    except (OSError, ValueError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, TypeError, AttributeError, OverflowError,
+            RecursionError) as exc:
         _LOGGER.warning("ignoring %s: %s", path, exc)
 
 

@@ -362,6 +362,8 @@ class VoiceSession:
                 self._pause(stage, "I'll pause here. Say 'resume' when you're ready.")
                 continue
             command = parse_command(heard.text)
+            if command is not None or not heard.text:
+                self.endpointer.not_an_answer()  # a new user stays new until they answer
             if command in (Command.PAUSE, Command.SLOWER, Command.FASTER, Command.RESUME):
                 self._meta_command(command, heard, stage)
                 continue
@@ -1069,6 +1071,7 @@ class VoiceSession:
                 if again is None:
                     return
                 again = self._second_look(again, likely=Command.RESUME)
+                self.endpointer.not_an_answer()  # what is said while paused is no answer
                 command = parse_command(again.text)
                 if command is Command.RESUME:
                     self.ui.answer(again.text)
