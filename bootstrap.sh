@@ -48,7 +48,7 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 
-extras="whisper,moonshine"
+extras="whisper,moonshine,piper"
 [ "$what" = test ] && extras="whisper,moonshine,dev"
 stamp=".venv/.voice-coach-$extras-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

@@ -227,6 +227,8 @@ def test_dialogue_acts(nlp: NlpAnalyzer, text: str, act: Act) -> None:
      None),
     ("I listed the reports our customers depended on, fixed those first.", "the reports",
      None),
+    # Misheard from "Python and Kafka" in a demo run: never said back.
+    ("I used python and kaffir, and I led a team of three engineers.", "python", "kaffir"),
 ])
 def test_key_phrases_are_asserted_and_turned_to_the_interviewer(
     nlp: NlpAnalyzer, text: str, good: str | None, never: str | None,
