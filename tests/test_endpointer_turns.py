@@ -434,6 +434,21 @@ def test_a_command_or_a_sound_without_words_does_not_make_a_new_user_known() -> 
     assert ep.answers == 1
 
 
+def test_a_pause_waits_for_words_still_being_decoded() -> None:
+    """No text yet because the decode lags (busy machine, audio fed faster than real time):
+    the short waits do not apply until the words are in."""
+    ep = Endpointer(WARM)
+    ep.expect(25, 3.5)
+    feed(ep, "x" * 60)
+    feed(ep, ".....")
+    ep.set_hint("", decoding=True)
+    assert ep.silence_needed() == pytest.approx(3.5)
+    assert EventKind.ENDPOINT not in kinds(feed(ep, "." * 40))  # 1.35 s: no cut
+    ep.set_hint(" ".join([FINISHED] * 4))  # decoded: finished, long enough for a new user
+    assert ep.silence_needed() == pytest.approx(ep.config.finished_silence)
+    assert kinds(feed(ep, "."))[-1] is EventKind.ENDPOINT
+
+
 def test_a_user_heard_in_an_earlier_session_is_not_new() -> None:
     """Stored patience, or only answers heard before: no cold-start wait."""
     for known_as in ((0.5, 1, False), (0.0, 0, True)):

@@ -185,3 +185,18 @@ def test_finish_async_returns_before_a_slow_decode(rec: WhisperRecognizer, spy: 
     assert not future.done()
     spy.gate.set()
     assert future.result(5).text == "w1"
+
+
+def test_decoding_says_when_the_partial_may_miss_words(
+        rec: WhisperRecognizer, spy: SpyModel) -> None:
+    """A segment handed over but not decoded yet: the endpointer must not judge without it."""
+    rec.start()
+    assert not rec.decoding
+    spy.gate.clear()  # a busy machine: the decode lags the voice
+    _feed(rec, _speech(1.2))
+    _feed(rec, _silence(0.4))
+    assert rec.decoding and rec.partial() == ""
+    spy.gate.set()
+    rec._jobs[0].future.result(5)
+    assert not rec.decoding and rec.partial() == "w1"
+    rec.finish()

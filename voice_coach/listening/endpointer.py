@@ -369,6 +369,7 @@ class Endpointer:
         self.state = EndpointState.QUIET
         self._samples_seen = 0
         self._hint = ""
+        self._hint_decoding = False
         self._expected_words = 0
         self._thinking: float | None = None
         self._command = False
@@ -418,9 +419,11 @@ class Endpointer:
         """The partial transcript the verdict is based on."""
         return self._hint
 
-    def set_hint(self, text: str) -> None:
-        """Give the current partial transcript, so the pause needed can adapt to it."""
+    def set_hint(self, text: str, decoding: bool = False) -> None:
+        """Give the current partial transcript, so the pause needed can adapt to it;
+        ``decoding``: words already spoken are still being decoded, so it may miss some."""
         self._hint = text
+        self._hint_decoding = decoding
 
     def expect(self, words: int, thinking: float | None = None, command: bool = False) -> None:
         """How long an answer this question wants, in words (0: none), and its thinking pause;
@@ -486,6 +489,14 @@ class Endpointer:
         if self._uses_model and self._probability is None:
             # The model's verdict is on its way: do not end on the words alone too soon.
             needed = max(needed, self.config.end_silence)
+        if self._hint_decoding:
+            # The words before the pause are still being decoded (a busy machine, or audio fed
+            # faster than real time): without them an answer short for its question looks
+            # like none, and a thinking pause was cut at 1.2 s. Wait for them, at most as long
+            # as for an unfinished answer.
+            cfg = self.config
+            needed = max(needed, cfg.thinking_silence if self._thinking is None
+                         else self._thinking)
         return needed
 
     def utterance(self) -> Pcm:

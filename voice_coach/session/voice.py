@@ -880,8 +880,10 @@ class VoiceSession:
                 break
             # While the user pauses, check every frame: a finished transcript shortens the wait.
             if ep.now >= next_partial or ep.state is EndpointState.STOPPING:
+                # Asked before the text: a decode that lands in between is then in the text.
+                decoding = speaking and recognizer.decoding
                 partial = recognizer.partial() if speaking else ""
-                ep.set_hint(partial)
+                ep.set_hint(partial, decoding)
                 self._expect_command(partial)
                 if ep.state is EndpointState.STOPPING and partial:
                     self._prepare(partial)

@@ -68,6 +68,11 @@ class Recognizer(abc.ABC):
         """Text recognised so far in the current utterance (may be empty)."""
         return ""
 
+    @property
+    def decoding(self) -> bool:
+        """True while audio already handed over is still being decoded for ``partial``."""
+        return False
+
     def finish(self) -> Transcript:
         """End the utterance and return its transcript."""
         samples = np.concatenate(self._buffer) if self._buffer else np.zeros(0, np.int16)

@@ -301,6 +301,14 @@ class WhisperRecognizer(Recognizer):
         """True while a speculative tail decode is valid."""
         return self._spec is not None
 
+    @property
+    def decoding(self) -> bool:
+        """True while a segment or the tail's speculation is still being decoded."""
+        jobs = list(self._jobs)
+        if self._spec is not None:
+            jobs.append(self._spec.job)
+        return any(not job.future.done() for job in jobs)
+
     def partial(self) -> str:
         """Text of the segments already decoded, in order, without waiting."""
         texts: list[str] = []
