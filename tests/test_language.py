@@ -99,6 +99,8 @@ def test_echo_phrase_takes_the_users_view() -> None:
     text = "At my last job I built a data pipeline for sales reporting."
     assert lang.echo_phrase(text, "pipeline") == "the data pipeline"
     assert lang.echo_phrase("I moved our payments service", "payments") == "your payments service"
+    # A slur the recogniser wrote before the keyword is never echoed.
+    assert lang.echo_phrase("I built the kaffir pipeline", "pipeline") is None
     assert lang.echo_phrase("I read your article", "article") == "my article"
     assert lang.echo_phrase("I love hiking", "hiking") == "hiking"
     assert lang.echo_phrase("We set goals", "go") is None

@@ -24,6 +24,14 @@ STOPWORDS = frozenset(
 )
 
 
+NEVER_SAID = frozenset({
+    "kaffir", "kaffirs", "nigger", "niggers", "nigga", "faggot", "faggots", "retard",
+    "retards", "spic", "spics", "chink", "chinks", "kike", "kikes", "wetback", "tranny", "gook",
+})  # fmt: skip
+"""Slurs a recogniser can write for ordinary words (the demo's "Python and Kafka" once came
+out with one): the interviewer never says them back, whatever the transcript holds."""
+
+
 def words(text: str) -> list[str]:
     """Lower-case words of a text, apostrophes kept."""
     return _WORD.findall(text.lower().replace("’", "'"))
@@ -404,6 +412,8 @@ def echo_phrase(text: str, keyword: str) -> str | None:
             if end < len(ws) and ws[end] in _HEAD_NOUNS:
                 end += 1
             phrase = ws[start:end]
+            if any(w in NEVER_SAID for w in phrase):
+                return None
             if start > 0 and ws[start - 1] in _PERSPECTIVE and ws[start - 1] not in ("i", "we"):
                 phrase = [_PERSPECTIVE[ws[start - 1]], *phrase]
             return " ".join(phrase)

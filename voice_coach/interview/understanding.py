@@ -358,12 +358,6 @@ _SUBJECTIVE = frozenset({"great", "good", "nice", "amazing", "interesting", "lov
                          "awesome", "cool", "fantastic", "brilliant", "favourite", "favorite",
                          "wonderful", "terrible", "awful", "whole", "little", "own", "real",
                          "proudest", "biggest", "main"})
-_NEVER_QUOTED = frozenset({
-    "kaffir", "kaffirs", "nigger", "niggers", "nigga", "faggot", "faggots", "retard",
-    "retards", "spic", "spics", "chink", "chinks", "kike", "kikes", "wetback", "tranny", "gook",
-})  # fmt: skip
-"""Slurs a recogniser can write for ordinary words (the demo's "Python and Kafka" once came
-out with one): the interviewer never says them back, whatever the transcript holds."""
 _LEADING_DROP = frozenset({"mostly", "about", "just", "only", "really", "also", "even",
                            "maybe", "probably", "like", "some", "basically", "actually"})
 
@@ -775,7 +769,7 @@ def _well_formed(doc: Any, start: int, end: int, head: Any, excluded: set[int],
                  name: str) -> tuple[str, PhraseKind] | None:
     if any(i in excluded for i in range(start, end)):
         return None
-    if any(t.lower_ in _NEVER_QUOTED for t in doc[start:end]):
+    if any(t.lower_ in lang.NEVER_SAID for t in doc[start:end]):
         return None
     if head.pos_ == "PRON" or head.lower_ in _GENERIC_HEADS or head.lower_ in lang.STOPWORDS:
         return None
