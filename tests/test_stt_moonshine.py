@@ -222,3 +222,18 @@ def test_moonshine_on_real_speech(moonshine: object) -> None:
     score = corpus_wer(pairs)
     print(f"moonshine real speech WER {score:.3f} over {len(rows)} clips")
     assert score <= 0.07
+
+
+def test_a_segment_cut_at_the_next_word_is_read_once(moonshine: object) -> None:
+    """Cut just after the onset of the next clause, Moonshine read the clause again until the
+    token cap ("It was the season of light it was the season of light it was"; seen live)."""
+    from voice_coach.audio.format import read_audio
+    from voice_coach.stt.moonshine_engine import MoonshineRecognizer
+
+    assert isinstance(moonshine, MoonshineRecognizer)
+    clip = read_audio(Path(__file__).parent / "data" / "real_speech" /
+                      "librivox_two_cities_04.flac")  # "it was the season of Light, it was..."
+    for end in (2.2, 2.3, 2.6):
+        text = moonshine.transcribe(clip[: round(end * SAMPLE_RATE)]).text
+        words = text.lower().replace(",", "").replace(".", "").split()
+        assert words.count("light") == 1 and words.count("season") == 1, (end, text)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from voice_coach.stt.moonshine_model import Tokenizer, spread_words, voiced_spans
+from voice_coach.stt.moonshine_model import Tokenizer, drop_loop, spread_words, voiced_spans
 
 SPACE = "\u2581".encode()
 
@@ -338,3 +338,24 @@ def test_speech_after_a_scrap_and_a_long_pause_is_decoded_on_its_own() -> None:
     assert model.calls[1] == pytest.approx(3.0 + 0.2, abs=0.05)  # 0.2 s of lead, not 2 s
     assert words[-1].start >= 10.0 + 2.1  # the sentence's words are placed after the pause
     rec.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("It was the season of light it was the season of light it was",
+         "It was the season of light"),
+        ("It was the season of light it was the season of light it",
+         "It was the season of light"),
+        ("So, we shipped it. Season of light, season of light, season of",
+         "So, we shipped it. Season of light,"),
+        ("the the the", "the"),
+        ("I I", "I I"),  # a stammer, not a loop
+        ("We had everything before us, we had nothing before us.",
+         "We had everything before us, we had nothing before us."),
+        ("a b c a b", "a b c a b"),  # one copy and a half: not known to loop
+        ("", ""),
+    ],
+)
+def test_drop_loop_keeps_a_repeated_phrase_once(text: str, kept: str) -> None:
+    assert drop_loop(text) == kept

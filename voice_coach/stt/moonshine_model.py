@@ -69,6 +69,26 @@ class Tokenizer:
         return " ".join(w for w in words if w)
 
 
+def drop_loop(text: str) -> str:
+    """``text`` up to the first copy of a phrase the decoder then repeats to the end.
+
+    For a decode that ran to the token cap: cut just after the onset of the next word
+    ("...season of Light, i"), Moonshine reads the segment again and again ("It was the
+    season of light it was the season of light it was") until the cap stops it; seen live
+    on a busy machine, stored as the answer. A phrase repeated from some word to the end
+    (the last copy cut short by the cap) is kept once: the words were said once."""
+    words = text.split()
+    norm = [re.sub(r"[^\w']", "", w.lower()) for w in words]
+    n = len(words)
+    for start in range(n):
+        for period in range(1, (n - start) // 2 + 1):
+            if period == 1 and n - start < 3:
+                continue  # "I I" is a stammer; a one-word loop needs three copies
+            if all(norm[j] == norm[j - period] for j in range(start + period, n)):
+                return " ".join(words[: start + period])
+    return text
+
+
 @dataclass(frozen=True)
 class TimedWord:
     """A word and its estimated times in seconds from the start of the decoded audio."""
@@ -199,4 +219,12 @@ class MoonshineModel:
 
     def transcribe(self, samples: Pcm) -> str:
         """Text of up to 64 s of audio."""
-        return self.tokenizer.decode(self.decode(samples))
+        tokens = self.decode(samples)
+        text = self.tokenizer.decode(tokens)
+        if len(tokens) >= int(len(samples) / SAMPLE_RATE * TOKENS_PER_SECOND):
+            # No end of text before the cap: a decoder in a loop, most likely.
+            kept = drop_loop(text)
+            if kept != text:
+                _LOGGER.debug("decoder looped: %r kept as %r", text, kept)
+            return kept
+        return text
