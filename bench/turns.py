@@ -1,14 +1,15 @@
 """Turn-taking on answers with thinking pauses: cut rate, words lost, barge-ins, reply delay.
 
-Each answer is two or three sentences joined by thinking pauses of 0.6, 1.5, 2.0, 2.5 or 3.0 s,
-read by a natural voice (piper) or by real people (``--real DIR``: WAV files with
-``transcripts.tsv``), in a quiet room or with pink / babble noise at -30 and -20 dB below the
-speech. Sessions of ten answers walk the interview's stages (greeting, icebreakers, five
-discussion answers, your questions, wrap-up), so the endpointer's per-user patience carries
-over within a session as it does in the product. Everything runs for real except the
-recogniser's partial text: Silero VAD frame by frame, the endpointer, smart-turn asked at each
-pause (its verdict arriving ``--model-latency`` later), and, with ``--asr``, faster-whisper
-tiny.en transcribing every stored answer that had a cut, to check no word was lost.
+Each answer is two or three sentences joined by thinking pauses of 0.6, 1.0, 1.5, 2.0, 2.5 or
+3.0 s of silence between the words (``--pauses``), read by a natural voice (piper) or by real
+people (``--real DIR``: WAV files with ``transcripts.tsv``), in a quiet room or with pink /
+babble noise at -30 and -20 dB below the speech. Sessions of ten answers walk the interview's
+stages (greeting, icebreakers, five discussion answers, your questions, wrap-up), so the
+endpointer's per-user patience carries over within a session as it does in the product.
+Everything runs for real except the recogniser's partial text: Silero VAD frame by frame, the
+endpointer, smart-turn asked at each pause (its verdict arriving ``--model-latency`` later),
+and, with ``--asr``, faster-whisper tiny.en transcribing every stored answer that had a cut, to
+check no word was lost.
 
 The partial transcript is an oracle with a delay: the clips finished ``--hint-latency`` ago
 as Moonshine writes each of them, punctuation included (``--hints heard``; the session decodes
@@ -41,6 +42,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,9 @@ from voice_coach.listening.endpointer import (
 from voice_coach.listening.vad import create_vad
 from voice_coach.session.voice import THINKING_SECONDS
 
-PAUSES = (0.6, 1.5, 2.0, 2.5, 3.0)
+PAUSES = (0.6, 1.0, 1.5, 2.0, 2.5, 3.0)
+"""The issue's pause lengths, and 1.0 s: the silence between words, where a person who
+goes on after a complete sentence most often pauses, and where most answers were cut."""
 SESSION_STAGES = (
     Stage.GREETING, Stage.ICEBREAKERS, Stage.ICEBREAKERS, Stage.DISCUSSION, Stage.DISCUSSION,
     Stage.DISCUSSION, Stage.DISCUSSION, Stage.DISCUSSION, Stage.YOUR_QUESTIONS, Stage.WRAP_UP,
@@ -82,7 +86,7 @@ REPLY_S = 4.0
 """How long the interviewer's reply plays after an endpoint: barge-in is possible meanwhile."""
 _WORD = re.compile(r"[a-z']+")
 _SILENT_FRAME = np.zeros(FRAME_SAMPLES, np.int16)
-FEATURES_VERSION = "1"
+FEATURES_VERSION = "2"
 """Bump when the way the benchmark audio is made changes (invalidates the feature cache)."""
 CHECKS: list[dict[str, Any]] = []
 
@@ -102,6 +106,8 @@ class Answer:
     seed: int = 0
     talkers: list[np.ndarray] = field(default_factory=list)
     spans: list[tuple[float, float]] = field(default_factory=list)
+    gaps: list[int] = field(default_factory=list)
+    """Samples of silence put before each sentence after the first (``build_answer``)."""
     voiced: list[tuple[float, float]] = field(default_factory=list)
     """Where each sentence's words are: its span without the clip's quiet edges."""
     samples: int = 0
@@ -116,6 +122,7 @@ class Answer:
     def key(self) -> str:
         """What the audio is made of: the cache key of its features."""
         recipe = "|".join([FEATURES_VERSION, self.voice, self.noise.name, f"{self.pause}",
+                           ",".join(map(str, self.gaps)),
                            str(self.seed), f"{LEAD_S},{TAIL_S},{REPLY_S}",
                            *(f"{s.source}:{s.text}:{len(s.pcm)}" for s in self.sentences)])
         return hashlib.sha1(recipe.encode()).hexdigest()[:20]
@@ -127,7 +134,7 @@ class Answer:
             parts = [np.zeros(int(LEAD_S * SAMPLE_RATE), np.int16)]
             for i, s in enumerate(self.sentences):
                 if i:
-                    parts.append(np.zeros(int(self.pause * SAMPLE_RATE), np.int16))
+                    parts.append(np.zeros(self.gaps[i - 1], np.int16))
                 parts.append(s.pcm)
             parts.append(np.zeros(int((TAIL_S + REPLY_S) * SAMPLE_RATE), np.int16))
             clean = np.concatenate(parts)
@@ -137,14 +144,25 @@ class Answer:
         return self._audio
 
 
-def build_answer(answer: Answer, noise: Noise, seed: int, talkers: list[np.ndarray]) -> None:
-    """Lay the sentences out with their pauses (the noise is mixed in when the audio is used)."""
+def build_answer(answer: Answer, noise: Noise, seed: int, talkers: list[np.ndarray],
+                 extent: Callable[[Sentence], tuple[float, float]]) -> None:
+    """Lay the sentences out with their pauses (the noise is mixed in when the audio is used).
+
+    The pause is the silence between the words (``extent``: where a clip is voiced), not
+    between the clips: a clip cut from a longer reading keeps up to half a second of room
+    tone at its edges, which made a 0.6 s pause nearly 1.2 s of silence and a 2.5 s one 3 s.
+    A clip whose quiet edges alone are longer than the pause gets no added silence."""
     spans, t = [], LEAD_S
     n = int(LEAD_S * SAMPLE_RATE)
+    answer.gaps = []
     for i, s in enumerate(answer.sentences):
         if i:
-            t += answer.pause
-            n += int(answer.pause * SAMPLE_RATE)
+            prev = answer.sentences[i - 1]
+            edges = prev.seconds - extent(prev)[1] + extent(s)[0]
+            gap = round(max(0.0, answer.pause - edges) * SAMPLE_RATE)
+            answer.gaps.append(gap)
+            t += gap / SAMPLE_RATE
+            n += gap
         spans.append((t, t + s.seconds))
         t += s.seconds
         n += len(s.pcm)
@@ -237,7 +255,7 @@ class Features:
         self.legacy: dict[str, float] = self._load("legacy")
         """Verdicts keyed by the audio's hash (earlier runs): still valid, looked up on a miss."""
         self.seconds: list[float] = []
-        self.misses = {"vad": 0, "model": 0}
+        self.misses = {"vad": 0, "model": 0, "level": 0, "extent": 0, "legacy": 0}
         if model_enabled:
             from voice_coach.listening.turn_model import load_turn_model
 
@@ -250,7 +268,10 @@ class Features:
         return dict(json.loads(path.read_text()))
 
     def save(self) -> None:
-        """Keep the features for the next run."""
+        """Keep the features for the next run (when it computed any: runs side by side then
+        leave each other's work alone)."""
+        if not any(self.misses.values()):
+            return
         self.paths["vad"].write_text(json.dumps(self.flags))
         self.paths["model"].write_text(json.dumps(self.verdicts))
 
@@ -273,6 +294,7 @@ class Features:
         key = "level:" + answer.key
         packed = self.flags.get(key)
         if packed is None:
+            self.misses["level"] += 1
             levels = np.array([round(frame_level(f)) for f in frames(answer.audio,
                                                                         FRAME_SAMPLES)])
             packed = self.flags[key] = np.clip(levels, 0, 255).astype(np.uint8).tobytes().hex()
@@ -282,6 +304,7 @@ class Features:
         """First and last second of a clean clip that the VAD calls speech (its words)."""
         key = "extent:" + hashlib.sha1(sentence.pcm.tobytes()).hexdigest()[:20]
         if key not in self.flags:
+            self.misses["extent"] += 1
             if self.vad is None:
                 self.vad = create_vad(self.vad_name)
             self.vad.reset()
@@ -305,6 +328,7 @@ class Features:
             pcm = answer.audio[start:end]
             legacy = hashlib.sha1(pcm[-8 * SAMPLE_RATE :].tobytes()).hexdigest()
             if legacy in self.legacy and not self.fresh:
+                self.misses["legacy"] += 1
                 self.verdicts[key] = self.legacy[legacy]
             else:
                 self.misses["model"] += 1
@@ -375,6 +399,7 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
     end_at: float | None = None
     last_start_t, last_end_t = answer.spans[-1]
     counted = False
+    late = ""
     for is_speech, level in zip(flags, levels, strict=True):
         t = ep.now
         ep.set_hint(oracle_hint(answer, t, args.hint_latency))
@@ -409,10 +434,14 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
                                       f"/p={ep.probability}")
                 else:
                     counted = False
+                    # Kept for --details in case the user is heard again (a cut after all).
+                    late = (f"{out.verdict}/{len(_WORD.findall(ep.hint.lower()))}w"
+                            f"/p={ep.probability}/last+{e.time - last_start_t:.2f}s")
             elif e.kind is EventKind.BARGE_IN:
                 out.recovered += 1
                 if not counted:
                     out.cuts += 1
+                    out.cut_at.append(late)
                 assert end_at is not None
                 # The user went on before the reply could be heard: the session says nothing
                 # (it checks the microphone before the first sample), so nobody heard a cut.
@@ -452,6 +481,11 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
         out.whole = answer.audio[: round((last_end_t + 1.0) * SAMPLE_RATE)]
         out.ref_words = answer.words
     return out
+
+
+def stable_int(text: str) -> int:
+    """A number for ``text`` that is the same in every run (``hash`` is salted)."""
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16)
 
 
 def stage_questions(folder: Path) -> dict[Stage, list[str]]:
@@ -495,7 +529,7 @@ def deletions(ref: list[str], hyp: list[str]) -> int:
 def summarise(rows: list[Outcome]) -> dict[str, Any]:
     """Per-pause statistics of a set of outcomes."""
     out: dict[str, Any] = {}
-    for pause in PAUSES:
+    for pause in sorted({r.pause for r in rows}):
         sel = [r for r in rows if r.pause == pause]
         if not sel:
             continue
@@ -528,7 +562,10 @@ def summarise(rows: list[Outcome]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", type=Path, default=None, help="folder of real recordings")
-    parser.add_argument("--sessions", type=int, default=2, help="sessions per voice/noise/pause")
+    parser.add_argument("--sessions", type=int, default=4, help="sessions per voice/noise/pause")
+    parser.add_argument("--pauses", type=lambda v: tuple(float(x) for x in v.split(",")),
+                        default=PAUSES, help="pause lengths, comma-separated (default: "
+                        + ",".join(map(str, PAUSES)) + "; others draw other answers)")
     parser.add_argument("--noises", default=",".join(n.name for n in NOISES))
     parser.add_argument("--vad", default="silero")
     parser.add_argument("--no-model", action="store_true", help="no smart-turn (fallback)")
@@ -590,17 +627,21 @@ def main() -> None:
         print("smart-turn is not installed (voice-coach models download smart-turn, or "
               "VOICE_COACH_SMART_TURN=FILE): measuring without it", file=sys.stderr)
     rows: list[Outcome] = []
-    rng = np.random.default_rng(11)
-    # Each answer answers a question the scenarios ask in its stage; its own generator keeps
-    # the answers themselves (and so the feature cache) the same as without questions.
     questions = stage_questions(Path(__file__).resolve().parent.parent / "prompts")
-    qrng = np.random.default_rng(5)
     for voice, pool in voices.items():
         if len(pool) < 2:
             continue
         for noise in noises:
-            for pause in PAUSES:
+            for pause in args.pauses:
                 for session in range(args.sessions):
+                    # Each session draws its answers from its own generator, so adding a
+                    # pause length, noise or voice leaves the others' answers as they were;
+                    # the questions' own generator keeps the answers (and so the feature
+                    # cache) the same as without questions.
+                    key = [stable_int(voice), stable_int(noise.name), round(pause * 1000),
+                           session]
+                    rng = np.random.default_rng([11, *key])
+                    qrng = np.random.default_rng([5, *key])
                     ep = Endpointer(cfg)
                     ep.use_turn_model(feats.model is not None)
                     for k, stage in enumerate(SESSION_STAGES):
@@ -614,7 +655,8 @@ def main() -> None:
                             first = int(rng.integers(0, len(pool) - n + 1))
                             idx = np.arange(first, first + n)
                         answer = Answer([pool[i] for i in idx], pause, stage, voice)
-                        build_answer(answer, noise, seed=session * 100 + k, talkers=talkers)
+                        build_answer(answer, noise, seed=session * 100 + k, talkers=talkers,
+                                     extent=feats.voiced_extent)
                         n_checks = len(CHECKS)
                         asked = questions.get(stage) or [""]
                         question = asked[int(qrng.integers(0, len(asked)))]
@@ -631,7 +673,9 @@ def main() -> None:
                                   f"{res.recovered}, lost {res.words_lost:.1f}, wants "
                                   f"{res.expected}w, delay "
                                   f"{res.reply_delay}, {res.verdict} {res.end_info}, patience "
-                                  f"{res.patience:.2f}/{ep.min_words} {' '.join(res.cut_at)}",
+                                  f"{res.patience:.2f}/{ep.min_words} {' '.join(res.cut_at)} gaps "
+                                  + ",".join(f"{b[0] - a[1]:.2f}" for a, b in
+                                             zip(answer.voiced, answer.voiced[1:], strict=False)),
                                   file=sys.stderr)
     feats.save()
     if args.checks is not None:

@@ -479,6 +479,21 @@ def test_a_pause_after_a_sentence_that_the_user_went_on_from_teaches_patience() 
     assert ep.barge_ins == 0
 
 
+@pytest.mark.parametrize(("pause", "teaches"), [(0.93, True), (0.8, False)])
+def test_a_second_between_sentences_teaches_but_the_rhythm_of_speech_does_not(
+        pause: float, teaches: bool) -> None:
+    """A second of silence between the words measures just under it (the VAD hears the voice
+    end late): it must still teach, or a user who pauses a second between sentences is cut
+    after every second sentence (bench/turns.py: 10.8 % of such answers, 6.8 % now)."""
+    ep = Endpointer()
+    ep.expect(25, 3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED)
+    feed(ep, [False] * frames_for(pause) + [True] * 3)
+    assert (ep.patience > 0) is teaches
+    assert (ep.min_words == 14) is teaches
+
+
 @pytest.mark.parametrize("hint", ["I worked on the billing system and", "Yes."])
 def test_pauses_mid_sentence_or_after_a_word_teach_nothing(hint: str) -> None:
     ep = Endpointer()
