@@ -347,10 +347,14 @@ def test_speech_after_a_scrap_and_a_long_pause_is_decoded_on_its_own() -> None:
          "It was the season of light"),
         ("It was the season of light it was the season of light it",
          "It was the season of light"),
-        ("So, we shipped it. Season of light, season of light, season of",
-         "So, we shipped it. Season of light,"),
+        ("It was a season of light it was a season of light",
+         "It was a season of light"),  # as stored live
+        ("So, we shipped it. And short and short and short and",
+         "So, we shipped it. And short"),
         ("the the the", "the"),
         ("I I", "I I"),  # a stammer, not a loop
+        ("Thank you. Thank you.", "Thank you. Thank you."),  # said twice: short phrases
+        # need three copies
         ("We had everything before us, we had nothing before us.",
          "We had everything before us, we had nothing before us."),
         ("a b c a b", "a b c a b"),  # one copy and a half: not known to loop
@@ -359,3 +363,28 @@ def test_speech_after_a_scrap_and_a_long_pause_is_decoded_on_its_own() -> None:
 )
 def test_drop_loop_keeps_a_repeated_phrase_once(text: str, kept: str) -> None:
     assert drop_loop(text) == kept
+
+
+class _CountingDecoder:
+    """What MoonshineModel.transcribe needs: token ids for some audio, and a tokenizer."""
+
+    def __init__(self, ids: list[int]) -> None:
+        pieces = [b"<unk>", b"<s>", b"</s>"] + [SPACE + w for w in (b"It", b"was", b"the", b"light")]
+        self.tokenizer = Tokenizer(pieces)
+        self.ids = ids
+
+    def decode(self, samples: np.ndarray) -> list[int]:
+        return self.ids
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(1.0, "It was the light"),  # 8 tokens, past the bound for 1 s (6): a loop, kept once
+     (1.4, "It was the light It was the light")],  # within the bound (9): kept as decoded
+)
+def test_transcribe_drops_a_loop_only_at_the_token_bound(seconds: float, text: str) -> None:
+    from voice_coach.stt.moonshine_model import MoonshineModel
+
+    fake = _CountingDecoder([3, 4, 5, 6, 3, 4, 5, 6])
+    samples = np.zeros(int(seconds * 16000), np.int16)
+    assert MoonshineModel.transcribe(fake, samples) == text  # type: ignore[arg-type]

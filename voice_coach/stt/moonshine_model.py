@@ -26,6 +26,9 @@ HEADS = 8
 HEAD_DIM = 52
 TOKENS_PER_SECOND = 6.5
 """Upper bound on tokens a second of speech: stops a decoder that loops (Moonshine uses 6)."""
+LOOP_CHECK_TOKENS = 4
+"""Tokens decoded past that bound: a loop shows its repeats more clearly, and fast, short
+speech that reaches the bound ("Thank you. Thank you." in 0.9 s) ends in a token or two."""
 MIN_SECONDS = 0.1
 MAX_SECONDS = 64.0
 """Moonshine was trained on clips up to 64 s; longer audio must be cut."""
@@ -72,21 +75,29 @@ class Tokenizer:
 def drop_loop(text: str) -> str:
     """``text`` up to the first copy of a phrase the decoder then repeats to the end.
 
-    For a decode that ran to the token cap: cut just after the onset of the next word
+    For a decode that ran past the token bound: cut just after the onset of the next word
     ("...season of Light, i"), Moonshine reads the segment again and again ("It was the
-    season of light it was the season of light it was") until the cap stops it; seen live
+    season of light it was the season of light it was") until the bound stops it; seen live
     on a busy machine, stored as the answer. A phrase repeated from some word to the end
-    (the last copy cut short by the cap) is kept once: the words were said once."""
+    (the last copy may be cut short) is kept once: the words were said once. A phrase of
+    under four words must come three times ("thank you thank you" is said, "the the the"
+    and "and short and short and short" are loops)."""
     words = text.split()
     norm = [re.sub(r"[^\w']", "", w.lower()) for w in words]
     n = len(words)
-    for start in range(n):
-        for period in range(1, (n - start) // 2 + 1):
-            if period == 1 and n - start < 3:
-                continue  # "I I" is a stammer; a one-word loop needs three copies
-            if all(norm[j] == norm[j - period] for j in range(start + period, n)):
-                return " ".join(words[: start + period])
-    return text
+    best: tuple[int, int] | None = None  # (where the loop starts, its length in words)
+    for period in range(1, n // 2 + 1):
+        # Back from the end while each word repeats the one a period before it.
+        k = n - 1
+        while k - period >= 0 and norm[k] == norm[k - period]:
+            k -= 1
+        start = max(0, k + 1 - period)
+        copies_needed = 2 if period >= 4 else 3
+        if n - start >= copies_needed * period and (best is None or start < best[0]):
+            best = (start, period)
+    if best is None:
+        return text
+    return " ".join(words[: best[0] + best[1]])
 
 
 @dataclass(frozen=True)
@@ -202,7 +213,7 @@ class MoonshineModel:
                     feeds[f"past_key_values.{layer}.{part}.{kind}"] = empty
         tokens: list[int] = []
         token = BOS
-        for step in range(max(1, int(seconds * TOKENS_PER_SECOND))):
+        for step in range(max(1, int(seconds * TOKENS_PER_SECOND)) + LOOP_CHECK_TOKENS):
             feeds["input_ids"] = np.array([[token]], np.int64)
             feeds["use_cache_branch"] = np.array([step > 0])
             results = self.decoder.run(self._outputs, feeds)
@@ -221,10 +232,10 @@ class MoonshineModel:
         """Text of up to 64 s of audio."""
         tokens = self.decode(samples)
         text = self.tokenizer.decode(tokens)
-        if len(tokens) >= int(len(samples) / SAMPLE_RATE * TOKENS_PER_SECOND):
-            # No end of text before the cap: a decoder in a loop, most likely.
-            kept = drop_loop(text)
-            if kept != text:
-                _LOGGER.debug("decoder looped: %r kept as %r", text, kept)
-            return kept
-        return text
+        if len(tokens) < max(1, int(len(samples) / SAMPLE_RATE * TOKENS_PER_SECOND)):
+            return text  # ended well within what that much audio can hold
+        # At the bound or past it: a decoder in a loop, or speech as fast as that.
+        kept = drop_loop(text)
+        if kept != text:
+            _LOGGER.debug("decoder looped: %r kept as %r", text, kept)
+        return kept
