@@ -89,6 +89,10 @@ _SILENT_FRAME = np.zeros(FRAME_SAMPLES, np.int16)
 FEATURES_VERSION = "2"
 """Bump when the way the benchmark audio is made changes (invalidates the feature cache)."""
 CHECKS: list[dict[str, Any]] = []
+EXTENT_VAD = "silero"
+"""The VAD that finds where each clip's words are (``Features.voiced_extent``)."""
+LONGER_PAUSES: list[float] = []
+"""Pauses longer than asked: the silence at the clips' edges alone (reported on stderr)."""
 
 
 @dataclass
@@ -159,6 +163,8 @@ def build_answer(answer: Answer, noise: Noise, seed: int, talkers: list[np.ndarr
         if i:
             prev = answer.sentences[i - 1]
             edges = prev.seconds - extent(prev)[1] + extent(s)[0]
+            if edges > answer.pause:
+                LONGER_PAUSES.append(edges)
             gap = round(max(0.0, answer.pause - edges) * SAMPLE_RATE)
             answer.gaps.append(gap)
             t += gap / SAMPLE_RATE
@@ -234,7 +240,8 @@ class Features:
     """What depends on the audio alone, cached on disk per answer: the VAD decision of every
     frame and smart-turn's probability at every pause (asked ``turn_check_delay`` into it).
 
-    Keys are the answer's recipe (voice, noise, pause, seed, sentences) and the span of audio
+    Keys are the answer's recipe (voice, noise, pause, the silence laid between its clips,
+    seed, sentences) and the span of audio
     the model saw, so a re-run with other endpointer settings (waits, expected words,
     patience) replays an answer in milliseconds; settings that move the checks (pre-roll,
     the check delay, resume or start windows) or a different VAD just miss the cache and
@@ -245,6 +252,7 @@ class Features:
         self.model: Any = None
         self.vad_name = vad_name
         self.vad: Any = None
+        self.extent_vad: Any = None
         self.fresh = fresh
         base = cache_dir()
         self.paths = {"vad": base / f"turns-vad-{vad_name}.json",
@@ -301,17 +309,18 @@ class Features:
         return np.frombuffer(bytes.fromhex(packed), np.uint8).astype(float)
 
     def voiced_extent(self, sentence: Sentence) -> tuple[float, float]:
-        """First and last second of a clean clip that the VAD calls speech (its words)."""
-        key = "extent:" + hashlib.sha1(sentence.pcm.tobytes()).hexdigest()[:20]
+        """First and last second of a clean clip that Silero calls speech (its words)."""
+        key = f"extent-{EXTENT_VAD}:" + hashlib.sha1(sentence.pcm.tobytes()).hexdigest()[:20]
         if key not in self.flags:
             self.misses["extent"] += 1
-            if self.vad is None:
-                self.vad = create_vad(self.vad_name)
-            self.vad.reset()
+            if self.extent_vad is None:
+                # One VAD places the pauses, whichever is measured: the same audio for all.
+                self.extent_vad = create_vad(EXTENT_VAD)
+            self.extent_vad.reset()
             lead = np.zeros(SAMPLE_RATE // 2, np.int16)
             pcm = np.concatenate([lead, sentence.pcm, np.zeros(SAMPLE_RATE, np.int16)])
             voiced = [i for i, f in enumerate(frames(pcm, FRAME_SAMPLES))
-                      if self.vad.is_speech(f)]
+                      if self.extent_vad.is_speech(f)]
             frame_s, total = FRAME_SAMPLES / SAMPLE_RATE, sentence.seconds
             extent = ((max(0.0, voiced[0] * frame_s - 0.5), min(total, (voiced[-1] + 1) * frame_s
                        - 0.5)) if voiced else (0.0, total))
@@ -397,7 +406,8 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
     out.expected = expected
     pending: list[tuple[float, float | None]] = []
     end_at: float | None = None
-    last_start_t, last_end_t = answer.spans[-1]
+    # The last part begins with its first word: its clip's quiet lead-in is still the pause.
+    last_start_t, last_end_t = answer.voiced[-1][0], answer.spans[-1][1]
     counted = False
     late = ""
     for is_speech, level in zip(flags, levels, strict=True):
@@ -526,6 +536,12 @@ def deletions(ref: list[str], hyp: list[str]) -> int:
     return dels + i
 
 
+def pause_label(pause: float) -> str:
+    """How a pause length is named in the report: "1.0", or "0.75" (not "0.8", which would
+    merge it with 0.8 s)."""
+    return f"{pause:.1f}" if abs(round(pause, 1) - pause) < 1e-9 else f"{pause:g}"
+
+
 def summarise(rows: list[Outcome]) -> dict[str, Any]:
     """Per-pause statistics of a set of outcomes."""
     out: dict[str, Any] = {}
@@ -535,7 +551,7 @@ def summarise(rows: list[Outcome]) -> dict[str, Any]:
             continue
         cut = [r for r in sel if r.cuts]
         delays = [r.reply_delay for r in sel if r.reply_delay is not None and r.finished_end]
-        out[f"{pause:.1f}"] = {
+        out[pause_label(pause)] = {
             "answers": len(sel),
             "cut_rate": round(len(cut) / len(sel), 3),
             "cut_rate_by_stage": {
@@ -678,6 +694,10 @@ def main() -> None:
                                              zip(answer.voiced, answer.voiced[1:], strict=False)),
                                   file=sys.stderr)
     feats.save()
+    if LONGER_PAUSES:
+        print(f"{len(LONGER_PAUSES)} pauses were longer than asked (up to "
+              f"{max(LONGER_PAUSES):.2f} s): the quiet edges of their clips alone",
+              file=sys.stderr)
     if args.checks is not None:
         args.checks.write_text("".join(json.dumps(c) + "\n" for c in CHECKS))
     asr: dict[str, Any] = {}

@@ -369,7 +369,8 @@ class _CountingDecoder:
     """What MoonshineModel.transcribe needs: token ids for some audio, and a tokenizer."""
 
     def __init__(self, ids: list[int]) -> None:
-        pieces = [b"<unk>", b"<s>", b"</s>"] + [SPACE + w for w in (b"It", b"was", b"the", b"light")]
+        words = (b"It", b"was", b"the", b"light")
+        pieces = [b"<unk>", b"<s>", b"</s>"] + [SPACE + w for w in words]
         self.tokenizer = Tokenizer(pieces)
         self.ids = ids
 
