@@ -432,21 +432,19 @@ def run_answer(answer: Answer, ep: Endpointer, feats: Features,
             elif e.kind is EventKind.ENDPOINT:
                 end_at = e.time
                 out.verdict = ep.verdict().value
-                p = ep.probability
-                out.end_info = (f"{len(_WORD.findall(ep.hint.lower()))}w{ep.hint[-1:]}"
-                                f"/p={p if p is None else round(p, 2)}")
+                p, heard = ep.probability, len(_WORD.findall(ep.hint.lower()))
+                out.end_info = f"{heard}w{ep.hint[-1:]}/p={p if p is None else round(p, 2)}"
+                at = f"{out.verdict}/{heard}w/p={p}"
                 # Ended before the last part began: cut at a thinking pause. (An end inside
                 # the last part counts when the user is heard again: see BARGE_IN.)
                 if e.time < last_start_t - 0.05:
                     out.cuts += 1
                     counted = True
-                    out.cut_at.append(f"{out.verdict}/{len(_WORD.findall(ep.hint.lower()))}w"
-                                      f"/p={ep.probability}")
+                    out.cut_at.append(at)
                 else:
                     counted = False
                     # Kept for --details in case the user is heard again (a cut after all).
-                    late = (f"{out.verdict}/{len(_WORD.findall(ep.hint.lower()))}w"
-                            f"/p={ep.probability}/last+{e.time - last_start_t:.2f}s")
+                    late = f"{at}/last+{e.time - last_start_t:.2f}s"
             elif e.kind is EventKind.BARGE_IN:
                 out.recovered += 1
                 if not counted:

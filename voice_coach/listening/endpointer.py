@@ -498,9 +498,7 @@ class Endpointer:
             # faster than real time): without them an answer short for its question looks
             # like none, and a thinking pause was cut at 1.2 s. Wait for them, at most as long
             # as for an unfinished answer.
-            cfg = self.config
-            needed = max(needed, cfg.thinking_silence if self._thinking is None
-                         else self._thinking)
+            needed = max(needed, wait_for(Verdict.THINKING, self.config, self._thinking))
         return needed
 
     def utterance(self) -> Pcm:

@@ -72,6 +72,11 @@ class Tokenizer:
         return " ".join(w for w in words if w)
 
 
+def _token_bound(samples: Pcm) -> int:
+    """Tokens that much audio can hold (``TOKENS_PER_SECOND``)."""
+    return max(1, int(len(samples) / SAMPLE_RATE * TOKENS_PER_SECOND))
+
+
 def drop_loop(text: str) -> str:
     """``text`` up to the first copy of a phrase the decoder then repeats to the end.
 
@@ -213,7 +218,7 @@ class MoonshineModel:
                     feeds[f"past_key_values.{layer}.{part}.{kind}"] = empty
         tokens: list[int] = []
         token = BOS
-        for step in range(max(1, int(seconds * TOKENS_PER_SECOND)) + LOOP_CHECK_TOKENS):
+        for step in range(_token_bound(samples) + LOOP_CHECK_TOKENS):
             feeds["input_ids"] = np.array([[token]], np.int64)
             feeds["use_cache_branch"] = np.array([step > 0])
             results = self.decoder.run(self._outputs, feeds)
@@ -232,7 +237,7 @@ class MoonshineModel:
         """Text of up to 64 s of audio."""
         tokens = self.decode(samples)
         text = self.tokenizer.decode(tokens)
-        if len(tokens) < max(1, int(len(samples) / SAMPLE_RATE * TOKENS_PER_SECOND)):
+        if len(tokens) < _token_bound(samples):
             return text  # ended well within what that much audio can hold
         # At the bound or past it: a decoder in a loop, or speech as fast as that.
         kept = drop_loop(text)

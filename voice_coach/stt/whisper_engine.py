@@ -301,21 +301,20 @@ class WhisperRecognizer(Recognizer):
         """True while a speculative tail decode is valid."""
         return self._spec is not None
 
+    def _jobs_with_spec(self) -> list[_Job]:
+        """The segments handed over, in order, and the bet on the tail (the endpointer uses
+        its text too)."""
+        return [*self._jobs, self._spec.job] if self._spec is not None else list(self._jobs)
+
     @property
     def decoding(self) -> bool:
         """True while a segment or the tail's speculation is still being decoded."""
-        jobs = list(self._jobs)
-        if self._spec is not None:
-            jobs.append(self._spec.job)
-        return any(not job.future.done() for job in jobs)
+        return any(not job.future.done() for job in self._jobs_with_spec())
 
     def partial(self) -> str:
         """Text of the segments already decoded, in order, without waiting."""
         texts: list[str] = []
-        jobs = list(self._jobs)
-        if self._spec is not None:
-            jobs.append(self._spec.job)  # the bet on the tail, so the endpointer can use it
-        for job in jobs:
+        for job in self._jobs_with_spec():
             if not job.future.done() or job.future.cancelled():
                 break
             texts.extend(w.text for w in job.future.result())
