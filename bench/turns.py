@@ -576,7 +576,7 @@ def summarise(rows: list[Outcome]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", type=Path, default=None, help="folder of real recordings")
-    parser.add_argument("--sessions", type=int, default=4, help="sessions per voice/noise/pause")
+    parser.add_argument("--sessions", type=int, default=8, help="sessions per voice/noise/pause")
     parser.add_argument("--pauses", type=lambda v: tuple(float(x) for x in v.split(",")),
                         default=PAUSES, help="pause lengths, comma-separated (default: "
                         + ",".join(map(str, PAUSES)) + "; others draw other answers)")
@@ -603,7 +603,10 @@ def main() -> None:
     parser.add_argument("--voices", default="", help="only these voices (comma-separated)")
     parser.add_argument("--checks", type=Path, default=None,
                         help="write every smart-turn check (mid-answer or end) as JSON lines")
-    parser.add_argument("--details", action="store_true", help="one line per answer on stderr")
+    parser.add_argument("--details", action="store_true",
+                        help="one line per answer on stderr (delay '(mid)': its last clip ends "
+                        "mid-sentence, not counted in the reply p50; patience: seconds / "
+                        "words needed / words of the last answer gone on in after a pause)")
     parser.add_argument("--expected", default="{}",
                         help='JSON overrides of the words each stage expects ({"discussion": 30})'
                              " (with --per-stage)")
@@ -686,8 +689,10 @@ def main() -> None:
                                   f"{len(answer.spans)} parts, cuts {res.cuts}, barge-ins "
                                   f"{res.recovered}, lost {res.words_lost:.1f}, wants "
                                   f"{res.expected}w, delay "
-                                  f"{res.reply_delay}, {res.verdict} {res.end_info}, patience "
-                                  f"{res.patience:.2f}/{ep.min_words} {' '.join(res.cut_at)} gaps "
+                                  f"{res.reply_delay}{'' if res.finished_end else ' (mid)'}, "
+                                  f"{res.verdict} {res.end_info}, patience {res.patience:.2f}/"
+                                  f"{ep.min_words}/{ep.paused_answer_words} "
+                                  f"{' '.join(res.cut_at)} gaps "
                                   + ",".join(f"{b[0] - a[1]:.2f}" for a, b in
                                              zip(answer.voiced, answer.voiced[1:], strict=False)),
                                   file=sys.stderr)

@@ -502,3 +502,41 @@ def test_pauses_mid_sentence_or_after_a_word_teach_nothing(hint: str) -> None:
     ep.set_hint(hint)
     feed(ep, [False] * frames_for(2.0) + [True] * 3)
     assert ep.patience == 0 and ep.min_words == 0
+
+
+def _answer_with_a_pause(ep: Endpointer, first: str, whole: str) -> None:
+    """An answer of two parts with a 1.5 s thinking pause after ``first``, then its end."""
+    ep.expect(len(whole.split()), 3.5)  # (``first`` alone is short for the question)
+    feed(ep, "x" * 30)
+    ep.set_hint(first)
+    feed(ep, [False] * frames_for(1.5) + [True] * 30)
+    ep.set_hint(whole)
+    assert kinds(feed(ep, [False] * frames_for(ep.silence_needed())))[-1] is EventKind.ENDPOINT
+    ep.reset()
+
+
+def test_after_an_answer_with_a_thinking_pause_the_next_need_most_of_its_words() -> None:
+    """Who greets in two sentences with a pause between was cut after two sentences of three
+    in the next answer; 85 % of the words of their last such answer must come first."""
+    ep = Endpointer()
+    ep.set_patience(0.0, 0, True)  # known: no new user's long waits
+    whole = FINISHED + " We cut the nightly run from four hours to twenty minutes."  # 23 words
+    _answer_with_a_pause(ep, FINISHED, whole)
+    assert ep.paused_answer_words == 23 and ep.min_words == 14
+    ep.expect(10, 3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED + " It ran every night.")  # 16 words of the 20 needed: maybe more
+    assert ep.silence_needed() == pytest.approx(ep.patience)
+    ep.set_hint(whole)  # 23 words: as long as the answer before
+    assert ep.silence_needed() == pytest.approx(SHORT)
+    ep.reset()
+    # The last such answer sets it, not the longest: a short one lowers it again.
+    _answer_with_a_pause(ep, "I like it there a lot.", "I like it there a lot. The team is kind.")
+    assert ep.paused_answer_words == 10
+
+
+def test_an_answer_without_a_thinking_pause_sets_no_floor() -> None:
+    ep = Endpointer()
+    ep.set_patience(0.0, 0, True)
+    _ended(ep)
+    assert ep.paused_answer_words == 0 and ep.min_words == 0

@@ -226,6 +226,15 @@ class EndpointConfig:
     all answers 0.83 s both), since what such a pause teaches makes more of them wait."""
     learn_pause_words: float = 1.1
     """...the words needed becoming this many times the words before that pause."""
+    paused_answer_share: float = 0.85
+    """After an answer in which the user went on from such a pause (or barged in), the next
+    answers need this many times its words to sound finished, until another such answer sets
+    it anew (0: off). People who think between sentences give answers of a like length: the
+    user who took two sentences and a pause to greet was cut after two sentences of three in
+    the next answer, since the words before the pause alone set the floor (bench/turns.py:
+    6.8 / 5.3 / 5.8 / 5.3 % of the answers with 1.0-2.5 s pauses cut, 4.8 / 4.2 / 4.3 / 4.2 %
+    with this; reply p50 0.83 s, 0.84 s with this). From the last such answer, not the
+    longest: one long answer would slow every shorter reply for the rest of the session."""
     cold_start_answers: int = 2
     """Answers the endpointer hears before it trusts the question's length alone...
     """
@@ -366,6 +375,8 @@ class Endpointer:
         answer ended again after a barge-in counts once)."""
         self._session_level: float | None = None
         self._uses_model = False
+        self.paused_answer_words = 0
+        """Words of this user's last answer that they went on in after a thinking pause."""
         self.reset()
 
     def reset(self) -> None:
@@ -412,6 +423,8 @@ class Endpointer:
         self.end_time: float | None = None
         """Stream time of the last ENDPOINT (None while the answer is open)."""
         self._end_words = 0
+        self._went_on = False
+        """Whether the user went on in this answer after a pause that taught (or barged in)."""
 
     @property
     def now(self) -> float:
@@ -483,7 +496,8 @@ class Endpointer:
     def verdict(self) -> Verdict:
         """What the evidence says now."""
         return judge(self._hint, self.config, self.expected_words, self._probability,
-                     self.min_words)
+                     max(self.min_words,
+                         math.ceil(self.paused_answer_words * self.config.paused_answer_share)))
 
     def silence_needed(self) -> float:
         """The pause that would end the answer now."""
@@ -629,6 +643,7 @@ class Endpointer:
         self.speech_start = self._length_from = first_voiced
         self.answers += 1
         self._counted = True
+        self._went_on = False
         self.last_voice_time = self._last_near = self.now
         self._recent.clear()
         self.state = EndpointState.SPEAKING
@@ -702,6 +717,7 @@ class Endpointer:
             return  # mid-sentence or after "and": any speaker pauses there
         self.patience = min(cfg.max_patience, max(self.patience, gap + cfg.patience_margin))
         self.min_words = max(self.min_words, math.ceil(len(words) * cfg.learn_pause_words))
+        self._went_on = True
         _LOGGER.debug("went on after a %.2f s pause after a sentence: patience %.2f s, %d words",
                       gap, self.patience, self.min_words)
 
@@ -718,6 +734,8 @@ class Endpointer:
         self.state = EndpointState.ENDED
         self.end_time = self.now
         self._end_words = len(_WORD.findall(self._hint.lower()))
+        if self._went_on:
+            self.paused_answer_words = self._end_words
         self._after_end = []
         self._barge.clear()
 
@@ -740,6 +758,7 @@ class Endpointer:
         self.patience = min(cfg.max_patience, max(self.patience, gap + cfg.patience_margin))
         self.min_words = max(self.min_words, math.ceil(self._end_words * cfg.patience_words))
         self.barge_ins += 1
+        self._went_on = True
         onset = self._onset_under_echo(resumed_at)
         silenced = self._join_after_end(onset - cfg.barge_in_pre_roll)
         _LOGGER.info("barge-in %.2f s after the last word; patience now %.2f s, %d words; "
