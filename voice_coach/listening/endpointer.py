@@ -231,10 +231,11 @@ class EndpointConfig:
     answers need this many times its words to sound finished, until another such answer sets
     it anew (0: off). People who think between sentences give answers of a like length: the
     user who took two sentences and a pause to greet was cut after two sentences of three in
-    the next answer, since the words before the pause alone set the floor (bench/turns.py:
-    6.8 / 5.3 / 5.8 / 5.3 % of the answers with 1.0-2.5 s pauses cut, 4.8 / 4.2 / 4.3 / 4.2 %
-    with this; reply p50 0.83 s, 0.84 s with this). From the last such answer, not the
-    longest: one long answer would slow every shorter reply for the rest of the session."""
+    the next answer, since the words before the pause alone set the floor (bench/turns.py,
+    7200 answers: 5.9 / 6.0 / 5.7 / 4.9 % of the answers with 1.0-2.5 s pauses cut, 4.3 / 4.6 /
+    4.4 / 4.1 % with this; reply p50 0.83 s both). From the last such answer, not the longest:
+    one long answer would slow every shorter reply for the rest of the session. Not stored
+    for the next session, whose first answers (a greeting) are shorter."""
     cold_start_answers: int = 2
     """Answers the endpointer hears before it trusts the question's length alone...
     """
