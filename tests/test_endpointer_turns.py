@@ -13,6 +13,7 @@ from voice_coach.listening.endpointer import (
     EndpointConfig,
     Endpointer,
     EndpointState,
+    EndReason,
     EventKind,
     Verdict,
     judge,
@@ -518,9 +519,8 @@ def _answer_with_a_pause(ep: Endpointer, first: str, whole: str) -> None:
 def test_after_an_answer_with_a_thinking_pause_the_next_need_most_of_its_words() -> None:
     """Who greets in two sentences with a pause between was cut after two sentences of three
     in the next answer; 85 % of the words of their last such answer must come first."""
-    ep = Endpointer()
-    ep.set_patience(0.0, 0, True)  # known: no new user's long waits
-    whole = FINISHED + " We cut the nightly run from four hours to twenty minutes."  # 23 words
+    ep = _known()
+    whole = LONGER
     _answer_with_a_pause(ep, FINISHED, whole)
     assert ep.paused_answer_words == 23 and ep.min_words == 14
     ep.expect(10, 3.5)
@@ -535,8 +535,81 @@ def test_after_an_answer_with_a_thinking_pause_the_next_need_most_of_its_words()
     assert ep.paused_answer_words == 10
 
 
-def test_an_answer_without_a_thinking_pause_sets_no_floor() -> None:
-    ep = Endpointer()
+LONGER = FINISHED + " We cut the nightly run from four hours to twenty minutes."  # 23 words
+
+
+def _known(config: EndpointConfig | None = None) -> Endpointer:
+    """An endpointer for a user heard before (no new user's long waits)."""
+    ep = Endpointer(config)
     ep.set_patience(0.0, 0, True)
+    return ep
+
+
+def test_an_answer_without_a_thinking_pause_sets_no_floor_nor_clears_one() -> None:
+    ep = _known()
     _ended(ep)
+    ep.reset()
     assert ep.paused_answer_words == 0 and ep.min_words == 0
+    _answer_with_a_pause(ep, FINISHED, LONGER)
+    ep.expect(10, 3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint(LONGER)  # a long enough answer without a pause: the thinker's floor stays
+    assert kinds(feed(ep, [False] * frames_for(SHORT)))[-1] is EventKind.ENDPOINT
+    ep.reset()
+    assert ep.paused_answer_words == 23
+
+
+def test_the_floor_counts_from_the_next_turn_so_the_last_verdict_stays() -> None:
+    """The verdict that ended an answer (logged, and stored with its timings) is kept."""
+    ep = _known()
+    _answer_with_a_pause(ep, FINISHED, LONGER)
+    ep.expect(10, 3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED)  # 12 words, under the 20 needed: the patience, not the short wait
+    feed(ep, [False] * frames_for(1.5) + [True] * 30)
+    ep.set_hint(FINISHED + " It ran every night.")
+    assert ep.verdict() is Verdict.NEUTRAL
+    assert kinds(feed(ep, [False] * frames_for(ep.silence_needed())))[-1] is EventKind.ENDPOINT
+    assert ep.verdict() is Verdict.NEUTRAL and ep.paused_answer_words == 23
+    ep.reset()
+    assert ep.paused_answer_words == 16
+
+
+def test_after_a_barge_in_the_floor_is_the_whole_answer() -> None:
+    ep = _known()
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED)
+    assert kinds(feed(ep, [False] * frames_for(SHORT)))[-1] is EventKind.ENDPOINT
+    assert kinds(feed(ep, [False] * frames_for(0.8) + [True] * 30))[-1] is EventKind.BARGE_IN
+    ep.set_hint(LONGER)
+    feed(ep, [False] * frames_for(ep.silence_needed()))
+    ep.reset()
+    assert ep.paused_answer_words == 23  # not the 12 words at the cut
+
+
+def test_a_command_or_an_answer_cut_at_the_longest_sets_no_floor() -> None:
+    ep = _known()
+    feed(ep, "x" * 30)
+    ep.set_hint("Could you repeat the question, please?")  # 6 words, then a pause, then more
+    feed(ep, [False] * frames_for(ep.silence_needed()) + [True] * 30)
+    feed(ep, [False] * frames_for(ep.silence_needed()))
+    ep.not_an_answer()
+    ep.reset()
+    assert ep.paused_answer_words == 0
+    short = _known(EndpointConfig(max_length=4.0))
+    short.expect(25, 3.5)
+    feed(short, "x" * 30)
+    short.set_hint(FINISHED)
+    events = feed(short, [False] * frames_for(1.5) + [True] * frames_for(3.0))  # and on
+    assert EndReason.MAX_LENGTH in [e.reason for e in events]
+    short.reset()
+    assert short.paused_answer_words == 0
+
+
+def test_the_floor_can_be_turned_off() -> None:
+    ep = _known(EndpointConfig(paused_answer_share=0.0))
+    _answer_with_a_pause(ep, FINISHED, LONGER)
+    ep.expect(10, 3.5)
+    feed(ep, "x" * 30)
+    ep.set_hint(FINISHED + " It ran every night.")  # 16 words: 1.1x those before the pause
+    assert ep.verdict() is Verdict.FINISHED

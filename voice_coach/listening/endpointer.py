@@ -377,11 +377,18 @@ class Endpointer:
         self._session_level: float | None = None
         self._uses_model = False
         self.paused_answer_words = 0
-        """Words of this user's last answer that they went on in after a thinking pause."""
+        """Words of this user's last answer that they went on in after a thinking pause (or
+        barged into), from the next turn on (``reset``)."""
+        self._paused_pending: int | None = None
+        """This turn's words for it: taken only when the next turn starts, so the verdict that
+        ended this answer stays what it was, and a command (``not_an_answer``) sets nothing."""
         self.reset()
 
     def reset(self) -> None:
         """Forget the turn: the next frame starts a new turn at time 0 (patience is kept)."""
+        if self._paused_pending is not None:
+            self.paused_answer_words = self._paused_pending
+            self._paused_pending = None
         self.state = EndpointState.QUIET
         self._samples_seen = 0
         self._hint = ""
@@ -426,6 +433,8 @@ class Endpointer:
         self._end_words = 0
         self._went_on = False
         """Whether the user went on in this answer after a pause that taught (or barged in)."""
+        self._too_long = False
+        """Whether this answer reached ``max_length`` (going on after that is no thinker's)."""
 
     @property
     def now(self) -> float:
@@ -477,6 +486,7 @@ class Endpointer:
         if self._counted and self.answers > 0:
             self.answers -= 1
         self._counted = False
+        self._paused_pending = None
 
     def restart_no_speech_timer(self, at: float | None = None) -> None:
         """Count the no-speech timeout from stream time ``at`` (default: now)."""
@@ -644,7 +654,7 @@ class Endpointer:
         self.speech_start = self._length_from = first_voiced
         self.answers += 1
         self._counted = True
-        self._went_on = False
+        self._went_on = self._too_long = False
         self.last_voice_time = self._last_near = self.now
         self._recent.clear()
         self.state = EndpointState.SPEAKING
@@ -694,6 +704,7 @@ class Endpointer:
             self._checked = True
             events.append(EndpointEvent(EventKind.TURN_CHECK, self.now))
         if self.now - self._length_from >= cfg.max_length - 1e-9:
+            self._too_long = True
             self._end()
             _LOGGER.info("endpoint: the answer went on for the longest allowed (%.0f s)",
                          cfg.max_length)
@@ -735,8 +746,10 @@ class Endpointer:
         self.state = EndpointState.ENDED
         self.end_time = self.now
         self._end_words = len(_WORD.findall(self._hint.lower()))
-        if self._went_on:
-            self.paused_answer_words = self._end_words
+        # The answer's last end decides (a cut, then the whole answer after the barge-in).
+        self._paused_pending = self._end_words if (
+            self._went_on and not self._too_long
+            and self._end_words >= self.config.finished_min_words) else None
         self._after_end = []
         self._barge.clear()
 
