@@ -141,3 +141,11 @@ def test_bank_entry_topic_must_be_a_string(tmp_path: Path) -> None:
     path = _broken(tmp_path, 'topic = "day"', "topic = 5")
     with pytest.raises(ScenarioError, match="'topic' in answer 2 must be"):
         load_scenario_file(path)
+
+
+def test_toml_left_open_to_the_end_names_its_last_line(tmp_path: Path) -> None:
+    """tomllib gives no line for "(at end of document)": the last line, not the first."""
+    path = tmp_path / "open.toml"
+    path.write_text('title = "x"\nstages = [\n  "greeting",\n\n')
+    with pytest.raises(ScenarioError, match=rf"{path}:3: bad TOML"):
+        load_scenario_file(path)

@@ -443,7 +443,8 @@ def load_scenario_file(path: Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        line = m.group(1) if m else "1"
+        # Without a line ("at end of document"), an unclosed list or string ran to the last.
+        line = m.group(1) if m else str(max(1, len(text.rstrip().splitlines())))
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg).rstrip(".")
         raise ScenarioError(f"{path}:{line}: bad TOML: {problem}") from None
     return _validate(path, text, data)
